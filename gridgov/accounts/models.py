@@ -1,0 +1,122 @@
+import hashlib
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .choices import DEPARTMENT_ROLES, GLOBAL_ROLES, REGION_ROLE_LEVELS, DepartmentKind, Role
+
+
+class User(AbstractUser):
+    """Platform user. Roles are not on the user: they come from Assignments."""
+
+    full_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    is_demo = models.BooleanField(_("演示账号"), default=False)
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+
+class Department(models.Model):
+    """职能部门 or one of its stations (派出所 under 公安局); jurisdiction is a set of region nodes."""
+
+    code = models.CharField(_("部门代码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=16, choices=DepartmentKind.choices, default=DepartmentKind.BUREAU)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="stations", verbose_name=_("上级部门")
+    )
+    jurisdiction = models.ManyToManyField(
+        "regions.Region", blank=True, related_name="departments", verbose_name=_("管辖区域")
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("职能部门")
+        verbose_name_plural = _("职能部门")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Assignment(models.Model):
+    """A user holds a role at a region node or in a department. A user may hold several."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("用户"))
+    role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
+    region = models.ForeignKey(
+        "regions.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="assignments",
+        verbose_name=_("区域"),
+    )
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="assignments",
+        verbose_name=_("部门"),
+    )
+    is_active = models.BooleanField(_("有效"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("角色分配")
+        verbose_name_plural = _("角色分配")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role", "region", "department"], name="assignment_unique",
+                violation_error_message=_("该用户已有相同的角色分配"),
+            ),
+        ]
+        indexes = [models.Index(fields=["role", "region"], name="assignment_role_region_idx")]
+
+    def __str__(self) -> str:
+        where = self.region or self.department or ""
+        return f"{self.user} · {self.get_role_display()} · {where}"
+
+    def clean(self):
+        role = self.role
+        if role in REGION_ROLE_LEVELS:
+            if self.region_id is None:
+                raise ValidationError({"region": _("该角色必须指定所属区域")})
+            if self.region.level != REGION_ROLE_LEVELS[role]:
+                raise ValidationError({"region": _("该角色所属区域的层级不正确")})
+            if self.department_id is not None:
+                raise ValidationError({"department": _("该角色不属于部门")})
+        elif role in DEPARTMENT_ROLES:
+            if self.department_id is None:
+                raise ValidationError({"department": _("部门角色必须指定部门")})
+            if self.region_id is not None:
+                raise ValidationError({"region": _("部门角色不指定区域，管辖范围由部门决定")})
+        elif role in GLOBAL_ROLES:
+            if self.region_id is not None or self.department_id is not None:
+                raise ValidationError(_("该角色不绑定区域或部门"))
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token. Only its SHA-256 is stored; the raw value is shown once at issue."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("用户"))
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(_("令牌前缀"), max_length=12)
+    name = models.CharField(_("名称"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("过期时间"))
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("接口令牌")
+        verbose_name_plural = _("接口令牌")
+        ordering = ["-created_at"]
+
+    @property
+    def is_valid(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now() and self.user.is_active

@@ -1,0 +1,128 @@
+"""The one scope policy: what a user may see and do. Views and API endpoints never filter by hand.
+
+A user's *scope* is a set of region-code prefixes. Region roles see their node and everything
+below; department roles see their department's jurisdiction (what is dispatched to them is
+further narrowed by each module); the city operator and the system administrator see the whole
+county; the auditor sees no region data at all, only logs.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from gridgov.core.errors import NotFound, PermissionDenied
+
+from .choices import Role
+
+
+@dataclass(frozen=True)
+class Scope:
+    roles: frozenset[str]
+    region_prefixes: tuple[str, ...]
+    department_ids: tuple[int, ...]
+    root_codes: tuple[str, ...]  # the nodes a user's assignments are attached to, for the home page
+
+    def covers(self, code: str) -> bool:
+        return any(code.startswith(p) for p in self.region_prefixes)
+
+
+EMPTY_SCOPE = Scope(frozenset(), (), (), ())
+
+# What each role may do beyond reading its scope. Modules add their permissions here.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "regions.view": frozenset(
+        {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR,
+         Role.DEPT_STAFF, Role.DEPT_HEAD, Role.SYSADMIN}
+    ),
+    "regions.import": frozenset({Role.SYSADMIN}),
+    "audit.view": frozenset({Role.AUDITOR, Role.SYSADMIN}),
+    "accounts.manage": frozenset({Role.SYSADMIN}),
+}
+
+
+def _minimal_prefixes(codes: set[str]) -> tuple[str, ...]:
+    """Drop codes already covered by a shorter one, so the OR of prefixes stays small."""
+    kept: list[str] = []
+    for code in sorted(codes, key=len):
+        if not any(code.startswith(k) for k in kept):
+            kept.append(code)
+    return tuple(sorted(kept))
+
+
+def get_scope(user) -> Scope:
+    """The user's scope, computed once per user object (one request)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return EMPTY_SCOPE
+    cached = getattr(user, "_gridgov_scope", None)
+    if cached is not None:
+        return cached
+    from gridgov.regions.models import Region
+
+    from .models import Assignment, Department
+
+    roles: set[str] = set()
+    codes: set[str] = set()
+    roots: set[str] = set()
+    departments: set[int] = set()
+    for role, region_id, department_id in Assignment.objects.filter(user=user, is_active=True).values_list(
+        "role", "region_id", "department_id"
+    ):
+        roles.add(role)
+        if region_id:
+            codes.add(region_id)
+            roots.add(region_id)
+        if department_id:
+            departments.add(department_id)
+    if Role.SYSADMIN in roles:
+        county = Region.objects.filter(level=1).values_list("code", flat=True)
+        codes.update(county)
+        roots.update(county)
+    if departments:
+        jurisdiction = set(
+            Department.jurisdiction.through.objects.filter(
+                department_id__in=departments, department__is_active=True
+            ).values_list("region_id", flat=True)
+        )
+        codes.update(jurisdiction)
+        roots.update(jurisdiction)
+    scope = Scope(frozenset(roles), _minimal_prefixes(codes), tuple(sorted(departments)), _minimal_prefixes(roots))
+    user._gridgov_scope = scope
+    return scope
+
+
+def forget_scope(user) -> None:
+    if hasattr(user, "_gridgov_scope"):
+        del user._gridgov_scope
+
+
+def region_scope_q(user, field: str = "region_code") -> Q:
+    """A Q matching rows whose `field` (a region code) lies inside the user's scope."""
+    prefixes = get_scope(user).region_prefixes
+    if not prefixes:
+        return Q(pk__in=[])
+    q = Q()
+    for prefix in prefixes:
+        q |= Q(**{f"{field}__startswith": prefix})
+    return q
+
+
+def has_role(user, *roles: str) -> bool:
+    return bool(get_scope(user).roles.intersection(roles))
+
+
+def can(user, permission: str) -> bool:
+    allowed = PERMISSIONS.get(permission)
+    if allowed is None:
+        raise KeyError(f"unknown permission {permission!r}")
+    return bool(get_scope(user).roles & allowed)
+
+
+def require(user, permission: str) -> None:
+    if not can(user, permission):
+        raise PermissionDenied()
+
+
+def require_region(user, code: str) -> None:
+    """404, not 403, for a region outside scope: existence is not disclosed."""
+    if not get_scope(user).covers(code):
+        raise NotFound()

@@ -1,0 +1,80 @@
+"""The JSON API under /api/v1/: one NinjaAPI, errors mapped once to {code, message}."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from gridgov.accounts.api import router as auth_router
+from gridgov.accounts.auth import api_auth
+from gridgov.core.api import router as audit_router
+from gridgov.core.errors import ApplicationError
+from gridgov.regions.api import router as regions_router
+
+log = logging.getLogger("gridgov.api")
+
+api = NinjaAPI(
+    title="gridgov 网格化基层治理平台 API",
+    version="1",
+    urls_namespace="api",
+    auth=api_auth,
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def _error(request, status: int, code: str, message: str, **extra):
+    body = {"code": code, "message": message}
+    body.update(extra)
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(ApplicationError)
+def _application_error(request, exc: ApplicationError):
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request, exc: NinjaValidationError):
+    errors = [
+        {"loc": [str(p) for p in e.get("loc", [])], "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors
+    ]
+    return _error(request, 422, "invalid_input", "请求参数不正确", errors=errors)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request, exc):
+    return _error(request, 401, "not_authenticated", "请先登录或提供有效的访问令牌")
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return _error(request, 404, "not_found", "对象不存在或无权访问")
+
+
+@api.exception_handler(DjangoPermissionDenied)
+def _forbidden(request, exc):
+    return _error(request, 403, "permission_denied", "没有执行此操作的权限")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    code = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
+            405: "method_not_allowed", 429: "too_many_requests"}.get(exc.status_code, "error")
+    return _error(request, exc.status_code, code, str(exc.message) if exc.message else code)
+
+
+@api.exception_handler(Exception)
+def _server_error(request, exc: Exception):
+    # Never a stack trace to the client; the log keeps it.
+    log.exception("unhandled API error on %s", request.path)
+    return _error(request, 500, "server_error", "服务器内部错误，请稍后重试")
+
+
+api.add_router("/auth", auth_router)
+api.add_router("/regions", regions_router)
+api.add_router("/audit", audit_router)

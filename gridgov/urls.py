@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+from gridgov.api import api
+from gridgov.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("accounts/", include("gridgov.accounts.urls")),
+    path("regions/", include("gridgov.regions.urls")),
+    path("audit/", include("gridgov.core.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
