@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from gridgov.api import api
 from gridgov.core import views as core_views
@@ -7,6 +7,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", core_views.api_not_found),
     path("accounts/", include("gridgov.accounts.urls")),
     path("regions/", include("gridgov.regions.urls")),
     path("audit/", include("gridgov.core.urls")),

@@ -29,3 +29,8 @@ def home(request):
     if can(request.user, "audit.view"):
         return redirect("core:audit")
     return render(request, "core/home.html", {"roots": []})
+
+
+def api_not_found(request, rest: str = ""):
+    """Unknown paths under /api/ answer in the API's error shape, not with an HTML page."""
+    return JsonResponse({"code": "not_found", "message": "接口不存在"}, status=404)

@@ -21,8 +21,8 @@ class RegionFilters(Schema):
 
 
 class LocateQuery(Schema):
-    lon: float = Field(..., ge=-180, le=180)
-    lat: float = Field(..., ge=-90, le=90)
+    lon: float = Field(..., ge=-180, le=180, allow_inf_nan=False)
+    lat: float = Field(..., ge=-90, le=90, allow_inf_nan=False)
     crs: Literal["wgs84", "gcj02"] = "wgs84"
 
 

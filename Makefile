@@ -1,0 +1,52 @@
+# The two commands a newcomer runs: `make demo` and `make test` (README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test install install-test browser-deps lint serve clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## demo: install, migrate, seed the small demo if the database is empty, serve on 127.0.0.1:8000
+demo: install
+	$(BIN)/gridgov migrate --noinput
+	$(BIN)/gridgov seed_demo --scale small --if-empty
+	DEBUG=1 $(BIN)/gridgov runserver $(HOST):$(PORT)
+
+## test: install the test dependencies and run the whole suite
+test: install-test browser-deps
+	$(BIN)/pytest
+
+## Debian's chromium and CJK fonts for the browser tests (needs root and apt; skipped where
+## unavailable, and then the browser tests skip themselves — except in CI, where they must run).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+	  else echo "chromium not installed: browser tests will be skipped"; fi; }
+
+lint: install-test
+	$(BIN)/ruff check .
+
+## serve: production-style server (gunicorn, DEBUG off)
+serve: install
+	$(BIN)/gridgov migrate --noinput
+	$(BIN)/gunicorn gridgov.wsgi --bind $(HOST):$(PORT) --workers 2
+
+clean:
+	rm -rf $(VENV) var/gridgov.sqlite3*
