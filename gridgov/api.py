@@ -11,7 +11,9 @@ from ninja.errors import ValidationError as NinjaValidationError
 from gridgov.accounts.api import router as auth_router
 from gridgov.accounts.auth import api_auth
 from gridgov.core.api import router as audit_router
+from gridgov.core.api_errors import error_for_status
 from gridgov.core.errors import ApplicationError
+from gridgov.core.validation_messages import chinese_message
 from gridgov.regions.api import router as regions_router
 
 log = logging.getLogger("gridgov.api")
@@ -40,10 +42,11 @@ def _application_error(request, exc: ApplicationError):
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request, exc: NinjaValidationError):
     errors = [
-        {"loc": [str(p) for p in e.get("loc", [])], "msg": e.get("msg", ""), "type": e.get("type", "")}
+        {"loc": [str(p) for p in e.get("loc", [])], "msg": chinese_message(e), "type": e.get("type", "")}
         for e in exc.errors
     ]
-    return _error(request, 422, "invalid_input", "请求参数不正确", errors=errors)
+    summary = "；".join(f"{e['loc'][-1] if e['loc'] else ''}: {e['msg']}" for e in errors[:5])
+    return _error(request, 422, "invalid_input", f"请求参数不正确（{summary}）", errors=errors)
 
 
 @api.exception_handler(AuthenticationError)
@@ -63,9 +66,9 @@ def _forbidden(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
-    code = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
-            405: "method_not_allowed", 429: "too_many_requests"}.get(exc.status_code, "error")
-    return _error(request, exc.status_code, code, str(exc.message) if exc.message else code)
+    # ninja's own messages are English ("Cannot parse request body"): keep them as detail only.
+    code, message = error_for_status(exc.status_code)
+    return _error(request, exc.status_code, code, message, detail=str(exc.message or ""))
 
 
 @api.exception_handler(Exception)

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gridgov.core.middleware.RequestContextMiddleware",
+    "gridgov.core.api_errors.ApiJsonErrorsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

@@ -173,5 +173,5 @@ def test_anonymous_is_401_everywhere():
 def test_unknown_api_path_and_method_are_json(city):
     assert_error(*city.get("no-such-thing"), 404, "not_found")
     assert_error(*city.get("/api/v2/regions"), 404, "not_found")
-    status, body = city.post(f"regions/{COUNTY}", {})
-    assert status == 405
+    assert_error(*city.post(f"regions/{COUNTY}", {}), 405, "method_not_allowed")
+    assert_error(*city.post("auth/token", "not json"), 400, "bad_request")
