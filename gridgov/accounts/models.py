@@ -117,6 +117,9 @@ class ApiToken(models.Model):
         verbose_name_plural = _("接口令牌")
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
     @property
     def is_valid(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now() and self.user.is_active

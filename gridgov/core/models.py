@@ -36,6 +36,9 @@ class AuditEntry(models.Model):
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise RuntimeError("audit entries are append-only")

@@ -149,8 +149,8 @@ def test_locate_out_of_scope_or_outside_county_is_404(hushan):
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"lon": "x", "lat": 31}, {"lon": 200, "lat": 31}, {"lon": 112, "lat": -91}, {"lon": 112, "lat": 31, "crs": "bd09"},
-     {"lon": "nan", "lat": "nan"}],
+    [{}, {"lon": "x", "lat": 31}, {"lon": 200, "lat": 31}, {"lon": 112, "lat": -91},
+     {"lon": 112, "lat": 31, "crs": "bd09"}, {"lon": "nan", "lat": "nan"}],
 )
 def test_locate_bad_input_is_422(city, params):
     status, body = city.get("regions/locate", params)
