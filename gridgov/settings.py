@@ -4,10 +4,12 @@ DATABASE_URL   default: SQLite file var/gridgov.sqlite3 (WAL, busy timeout)
 SECRET_KEY     default: generated once into var/secret_key
 DEBUG          off unless "1"/"true"
 ALLOWED_HOSTS  comma separated, default localhost names
-FIELD_ENCRYPTION_KEY  base64 32-byte key for field encryption; default generated into var/
+FIELD_ENCRYPTION_KEYS "id:base64key,..." (or FIELD_ENCRYPTION_KEY) — default generated into var/
+FIELD_ENCRYPTION_ALGORITHM aes-256-gcm (default) or sm4-gcm
 SESSION_IDLE_TIMEOUT  seconds of inactivity before logout, default 1800
 """
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -36,9 +38,25 @@ def _secret_file(name: str, make) -> str:
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or _secret_file("secret_key", lambda: secrets.token_urlsafe(50))
-FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY") or _secret_file(
-    "field_encryption_key", lambda: __import__("base64").b64encode(secrets.token_bytes(32)).decode()
+def _new_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _key_map(spec: str) -> dict[str, str]:
+    """ "k2:BASE64,k1:BASE64" → {"k2": ..., "k1": ...}; the first is the active key."""
+    pairs = [item.split(":", 1) for item in spec.split(",") if item.strip()]
+    return {kid.strip(): key.strip() for kid, key in pairs}
+
+
+# Personal data encryption (gridgov/core/crypto.py). FIELD_ENCRYPTION_KEYS lists every key still
+# needed to read old rows; the first (or FIELD_ENCRYPTION_KEY_ID) encrypts new writes.
+FIELD_ENCRYPTION_KEYS = _key_map(
+    os.environ.get("FIELD_ENCRYPTION_KEYS")
+    or "k1:" + (os.environ.get("FIELD_ENCRYPTION_KEY") or _secret_file("field_encryption_key", _new_key))
 )
+FIELD_ENCRYPTION_KEY_ID = os.environ.get("FIELD_ENCRYPTION_KEY_ID") or next(iter(FIELD_ENCRYPTION_KEYS))
+FIELD_ENCRYPTION_ALGORITHM = os.environ.get("FIELD_ENCRYPTION_ALGORITHM", "aes-256-gcm")
+FIELD_BLIND_INDEX_KEY = os.environ.get("FIELD_BLIND_INDEX_KEY") or _secret_file("blind_index_key", _new_key)
 DEBUG = _flag("DEBUG")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
