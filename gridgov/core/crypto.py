@@ -54,6 +54,11 @@ def _sm4_key(key_id: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=16, salt=None, info=b"gridgov-sm4").derive(_raw_key(key_id))
 
 
+@lru_cache(maxsize=32)
+def _aes(key_id: str) -> AESGCM:
+    return AESGCM(_raw_key(key_id))
+
+
 def active_key_id() -> str:
     return settings.FIELD_ENCRYPTION_KEY_ID
 
@@ -69,7 +74,7 @@ def encrypt(plaintext: str, purpose: str, *, key_id: str | None = None, algorith
     aad = purpose.encode()
     data = plaintext.encode()
     if algorithm == ALG_AES:
-        sealed = AESGCM(_raw_key(key_id)).encrypt(nonce, data, aad)
+        sealed = _aes(key_id).encrypt(nonce, data, aad)
     elif algorithm == ALG_SM4:
         enc = Cipher(algorithms.SM4(_sm4_key(key_id)), modes.GCM(nonce)).encryptor()
         enc.authenticate_additional_data(aad)
@@ -95,7 +100,7 @@ def decrypt(token: str, purpose: str) -> str:
     aad = purpose.encode()
     try:
         if algorithm == ALG_AES:
-            data = AESGCM(_raw_key(key_id)).decrypt(nonce, sealed, aad)
+            data = _aes(key_id).decrypt(nonce, sealed, aad)
         elif algorithm == ALG_SM4:
             dec = Cipher(algorithms.SM4(_sm4_key(key_id)), modes.GCM(nonce, sealed[-_TAG:])).decryptor()
             dec.authenticate_additional_data(aad)
@@ -126,5 +131,6 @@ def blind_index(value: str, purpose: str) -> str:
 def clear_caches() -> None:
     """For tests and the rotation command, after settings change."""
     _raw_key.cache_clear()
+    _aes.cache_clear()
     _sm4_key.cache_clear()
     _index_key.cache_clear()
