@@ -13,8 +13,16 @@ from django.utils.translation import gettext_lazy as _
 from gridgov.core.fields import EncryptedTextField
 
 from .choices import (
-    Gender, HouseUse, Occupancy, OrganisationKind, PoliticalStatus, RelationToHead, ResidencyStatus, ResidentState,
-    Sensitivity, TagCategory,
+    Gender,
+    HouseUse,
+    Occupancy,
+    OrganisationKind,
+    PoliticalStatus,
+    RelationToHead,
+    ResidencyStatus,
+    ResidentState,
+    Sensitivity,
+    TagCategory,
 )
 
 
@@ -193,7 +201,7 @@ class CareTagType(models.Model):
                                                    default=Sensitivity.NORMAL)
     visit_every_days = models.PositiveSmallIntegerField(_("走访频次(天)"), default=30)
     attribute_schema = models.JSONField(_("属性定义"), default=list, blank=True,
-                                        help_text=_('[{"key": "grade", "label": "等级", "type": "choice", "choices": [...]}]'))
+                                        help_text=_('[{"key": "grade", "label": "等级", "type": "choice"}]'))
     checklist = models.JSONField(_("走访检查项"), default=list, blank=True)
     sort_order = models.PositiveSmallIntegerField(_("排序"), default=100)
     is_active = models.BooleanField(_("启用"), default=True)
