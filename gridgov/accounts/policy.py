@@ -35,6 +35,31 @@ PERMISSIONS: dict[str, frozenset[str]] = {
          Role.DEPT_STAFF, Role.DEPT_HEAD, Role.SYSADMIN}
     ),
     "regions.import": frozenset({Role.SYSADMIN}),
+    # people (一标三实). Tags of sensitivity 2 need people.tags.sensitive, of 3 people.tags.restricted:
+    # village cadres verify points and do not need health or assistance status; the most sensitive
+    # groups (mental disorder, special populations) are for the visiting grid worker and the centres.
+    "people.view": frozenset(
+        {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR,
+         Role.DEPT_STAFF, Role.DEPT_HEAD, Role.SYSADMIN}
+    ),
+    "people.edit": frozenset(
+        {Role.GRID_WORKER, Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.SYSADMIN}
+    ),
+    "people.tags.sensitive": frozenset(
+        {Role.GRID_WORKER, Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD,
+         Role.SYSADMIN}
+    ),
+    "people.tags.restricted": frozenset({Role.GRID_WORKER, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.SYSADMIN}),
+    "people.reveal": frozenset({Role.GRID_WORKER, Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
+    "people.export": frozenset({Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.SYSADMIN}),
+    # Unmasked IDs/phones and sensitive tags in a file that leaves the platform: the city centre only.
+    "people.export.unmasked": frozenset({Role.CITY_OPERATOR}),
+    "people.export.sensitive": frozenset({Role.CITY_OPERATOR}),
+    "people.import": frozenset({Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.SYSADMIN}),
+    "visits.record": frozenset({Role.GRID_WORKER}),
+    "visits.view": frozenset(
+        {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.SYSADMIN}
+    ),
     "audit.view": frozenset({Role.AUDITOR, Role.SYSADMIN}),
     "accounts.manage": frozenset({Role.SYSADMIN}),
 }

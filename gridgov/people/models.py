@@ -202,6 +202,8 @@ class CareTagType(models.Model):
     visit_every_days = models.PositiveSmallIntegerField(_("走访频次(天)"), default=30)
     attribute_schema = models.JSONField(_("属性定义"), default=list, blank=True,
                                         help_text=_('[{"key": "grade", "label": "等级", "type": "choice"}]'))
+    # Attribute-dependent frequencies, first match wins: [{"attr": "risk_level", "gte": 3, "days": 1}]
+    frequency_rules = models.JSONField(_("频次规则"), default=list, blank=True)
     checklist = models.JSONField(_("走访检查项"), default=list, blank=True)
     sort_order = models.PositiveSmallIntegerField(_("排序"), default=100)
     is_active = models.BooleanField(_("启用"), default=True)
@@ -217,6 +219,21 @@ class CareTagType(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def frequency_for(self, attributes: dict) -> int:
+        """Days between required visits for a person with these attribute values."""
+        for rule in self.frequency_rules:
+            value = attributes.get(rule.get("attr"))
+            if value is None:
+                continue
+            try:
+                if "gte" in rule and float(value) >= float(rule["gte"]):
+                    return int(rule["days"])
+                if "eq" in rule and value == rule["eq"]:
+                    return int(rule["days"])
+            except (TypeError, ValueError):
+                continue
+        return self.visit_every_days
 
 
 class CareTag(models.Model):

@@ -46,6 +46,7 @@ class Migration(migrations.Migration):
                 ('sensitivity', models.PositiveSmallIntegerField(choices=[(1, '一般'), (2, '敏感'), (3, '高度敏感')], default=1, verbose_name='敏感级别')),
                 ('visit_every_days', models.PositiveSmallIntegerField(default=30, verbose_name='走访频次(天)')),
                 ('attribute_schema', models.JSONField(blank=True, default=list, help_text='[{"key": "grade", "label": "等级", "type": "choice"}]', verbose_name='属性定义')),
+                ('frequency_rules', models.JSONField(blank=True, default=list, verbose_name='频次规则')),
                 ('checklist', models.JSONField(blank=True, default=list, verbose_name='走访检查项')),
                 ('sort_order', models.PositiveSmallIntegerField(default=100, verbose_name='排序')),
                 ('is_active', models.BooleanField(default=True, verbose_name='启用')),
