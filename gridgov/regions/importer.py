@@ -161,7 +161,9 @@ def _parse_code(props: dict) -> tuple[str | None, str | None]:
         return None, f"区划代码应为数字字符串，而不是 {type(raw).__name__}"
     code = raw.strip()
     try:
-        codes.kind_of(code)
+        # kind_of checks a code's last segment; the segments above it must be in range too.
+        for ancestor in reversed(codes.ancestor_codes(code)):
+            codes.kind_of(ancestor)
     except codes.CodeError as exc:
         return code, str(exc)
     return code, None
