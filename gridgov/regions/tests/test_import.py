@@ -305,17 +305,25 @@ def test_unknown_parent_is_refused(tree):
             f"第 1 个要素（{code}）：上级区划 420881399201 既不在数据库中，也不在本文件中")
 
 
-def test_parent_given_in_the_same_file_is_enough(tree):
-    """A new village and its new grid in one file: the grid's parent is the file's village."""
-    code_v = "420881100399"
-    if Region.objects.filter(code=code_v).exists():
-        pytest.skip("village code taken")
-    problems = refused([
-        feature(code_v, tree.gx, name="新村"),
-        feature(code_v + "001", tree.gx, name="新村第一网格"),
-    ])
-    text = "\n".join(str(p) for p in problems)
-    assert "上级区划 420881100399 既不在数据库中" not in text
+def test_new_village_and_its_grid_in_one_file(tree):
+    """A parent created in the same file is enough for its children; parents are written first."""
+    part = inner_part(tree.gx)
+    town = tree.village.parent_id
+    taken = set(Region.objects.filter(parent_id=town).values_list("code", flat=True))
+    village_code = next(f"{town}{n:03d}" for n in range(399, 199, -1) if f"{town}{n:03d}" not in taken)
+    grid_code = village_code + "001"
+    features = [
+        feature(grid_code, part, name="新村第一网格"),  # the child comes first in the file
+        feature(village_code, part, name="新村"),
+        feature(tree.village.code, tree.gv.difference(part)),
+        feature(tree.x.code, tree.gx.difference(part)),
+    ]
+    result = regions_import(acting_user=None, features=features)
+    assert result.created == [village_code, grid_code]
+    assert result.updated == [tree.village.code, tree.x.code]
+    assert Region.objects.get(code=grid_code).parent_id == village_code
+    assert Region.objects.get(code=village_code).kind == "village"
+    assert locator.locate_point(*interior_point(part)) == grid_code
 
 
 def test_duplicate_code_is_refused(tree):
