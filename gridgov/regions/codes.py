@@ -19,7 +19,7 @@ class CodeError(ValueError):
 
 
 def level_of(code: str) -> int:
-    if not isinstance(code, str) or not _DIGITS.match(code) or len(code) not in LEVEL_BY_LENGTH:
+    if not isinstance(code, str) or not _DIGITS.fullmatch(code) or len(code) not in LEVEL_BY_LENGTH:
         raise CodeError(f"区划代码“{code}”无效：应为 6、9、12 或 15 位数字")
     return int(LEVEL_BY_LENGTH[len(code)])
 

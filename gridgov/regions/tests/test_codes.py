@@ -95,10 +95,6 @@ def test_code_lengths_cover_every_level():
     assert codes.LEVEL_BY_LENGTH == {6: 1, 9: 2, 12: 3, 15: 4}
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "codes._DIGITS is matched with `$`, which also matches before a trailing newline; "
-    "use re.fullmatch or `\\Z` in gridgov/regions/codes.py"
-))
 def test_trailing_newline_is_not_a_digit():
     with pytest.raises(codes.CodeError):
         codes.level_of("42088\n")
