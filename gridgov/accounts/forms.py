@@ -10,6 +10,13 @@ class LoginForm(AuthenticationForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["username"].label = "用户名"
-        self.fields["password"].label = "密码"
-        self.fields["username"].widget = forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"})
+        username, password = self.fields["username"], self.fields["password"]
+        username.label = "用户名"
+        password.label = "密码"
+        username.error_messages["required"] = "请输入用户名。"
+        password.error_messages["required"] = "请输入密码。"
+        username.widget = forms.TextInput(attrs={
+            "autofocus": True, "autocomplete": "username", "autocapitalize": "none", "spellcheck": "false",
+            "maxlength": username.max_length,
+        })
+        password.widget = forms.PasswordInput(attrs={"autocomplete": "current-password"})
