@@ -478,3 +478,34 @@ def worker_month(*, user, worker_id: int, month: date | None = None) -> WorkerMo
 def _check_day(day: date) -> None:
     if day > timezone.localdate() + timedelta(days=1):
         raise ValidationFailed("不能查询未来日期的覆盖情况", code="future_date")
+
+
+@dataclass
+class VisitBrief:
+    """What the visit form needs to know about a resident: who, which tags, what to check, last visits."""
+
+    resident: Resident
+    tags: list[dict]
+    checklist: list[dict]
+    recent: list[Visit]
+
+
+def visit_brief(*, user, resident_id: int, day: date | None = None) -> VisitBrief:
+    """For a user who may record a visit to the resident (else 404/403)."""
+    from .access import access_resident_for_visit
+
+    resident = access_resident_for_visit(user, resident_id)
+    day = day or timezone.localdate()
+    tags = list(CareTag.objects.filter(rules.tag_open_q(day), resident=resident,
+                                       sensitivity__lte=max_tag_sensitivity(user))
+                .select_related("tag_type").order_by("tag_type__sort_order", "tag_type__code"))
+    checklist, seen = [], set()
+    for tag in tags:
+        for entry in tag.tag_type.checklist or []:
+            if entry not in seen:
+                seen.add(entry)
+                checklist.append({"item": entry, "tag": tag.tag_type.code})
+    recent = list(visit_list_for_resident(user=user, resident=resident)[:5])
+    return VisitBrief(resident=resident, checklist=checklist, recent=recent,
+                      tags=[{"code": t.tag_type.code, "name": t.tag_type.name, "every": t.visit_every_days}
+                            for t in tags])
