@@ -11,6 +11,8 @@ import os
 import pytest
 from django.core.management import call_command
 
+from gridgov.core.testing import user_with_role  # noqa: F401  (re-exported for tests)
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
@@ -21,26 +23,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_locator_and_axes(settings):
+def _fresh_locator_and_fast_hashing(settings):
+    # Passwords set inside tests hash with MD5 (fast); PBKDF2 still verifies the seeded accounts.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
     # The locator caches per process; tests that change regions must not see a stale tree.
     from gridgov.regions import locator
 
     locator.invalidate()
     yield
-
-
-def user_with_role(role: str, region_code: str | None = None, department_code: str | None = None):
-    """A seeded demo user holding `role` (at `region_code`, or in `department_code`)."""
-    from gridgov.accounts.models import Assignment
-
-    qs = Assignment.objects.filter(role=role, is_active=True).select_related("user").order_by("id")
-    if region_code:
-        qs = qs.filter(region_id=region_code)
-    if department_code:
-        qs = qs.filter(department__code=department_code)
-    assignment = qs.first()
-    assert assignment is not None, f"no seeded user with role {role} at {region_code or department_code}"
-    return assignment.user
 
 
 @pytest.fixture

@@ -165,7 +165,7 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 # town hall out because of one user, so the lock is per account name (axes warns about that).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_LOCKOUT_CALLABLE = "gridgov.accounts.lockout.lockout_response"
 AXES_VERBOSE = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
@@ -192,7 +192,10 @@ USE_TZ = True
 
 # --- files -----------------------------------------------------------------------------------
 STATIC_URL = "/static/"
+# Project-wide assets (app CSS and JS, vendored Leaflet/ECharts); apps keep their own in app/static/.
+STATICFILES_DIRS = [BASE_DIR / "gridgov" / "static"]
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # collectstatic fills it for production; WhiteNoise wants it to exist
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -14,6 +14,7 @@ from gridgov.core.audit import audit_record
 from gridgov.core.errors import ApplicationError, NotFound, PermissionDenied
 from gridgov.core.models import AuditOutcome
 
+from .lockout import MESSAGE
 from .models import ApiToken, Assignment, User, hash_token
 from .policy import can, forget_scope
 
@@ -24,7 +25,7 @@ class LockedOut(ApplicationError):
     status = 429
 
     def __init__(self):
-        super().__init__("locked_out", "登录失败次数过多，账号已锁定 30 分钟，请稍后再试")
+        super().__init__("locked_out", MESSAGE)
 
 
 def authenticate_for_token(*, request, username: str, password: str) -> User:

@@ -61,3 +61,17 @@ def assert_scoped_endpoint(path: str, *, in_scope_user, out_of_scope_user) -> di
     anon_status, anon_body = ApiClient().get(path)
     assert_error(anon_status, anon_body, 401, "not_authenticated")
     return body
+
+
+def user_with_role(role: str, region_code: str | None = None, department_code: str | None = None):
+    """A seeded demo user holding `role` (at `region_code`, or in `department_code`)."""
+    from gridgov.accounts.models import Assignment
+
+    qs = Assignment.objects.filter(role=role, is_active=True).select_related("user").order_by("id")
+    if region_code:
+        qs = qs.filter(region_id=region_code)
+    if department_code:
+        qs = qs.filter(department__code=department_code)
+    assignment = qs.first()
+    assert assignment is not None, f"no seeded user with role {role} at {region_code or department_code}"
+    return assignment.user

@@ -3,12 +3,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conftest import user_with_role
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import ApiToken, hash_token
 from gridgov.accounts.services import api_token_issue
 from gridgov.core.models import AuditEntry
-from gridgov.core.testing import ApiClient, assert_error
+from gridgov.core.testing import ApiClient, assert_error, user_with_role
 
 pytestmark = pytest.mark.django_db
 

@@ -1,9 +1,9 @@
 import pytest
 
-from conftest import user_with_role
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import Assignment, Department, User
 from gridgov.accounts.policy import can, get_scope, region_scope_q
+from gridgov.core.testing import user_with_role
 from gridgov.regions.models import Region
 
 pytestmark = pytest.mark.django_db

@@ -3,9 +3,9 @@
 import pytest
 from django.conf import settings
 
-from conftest import user_with_role
 from gridgov.accounts.choices import Role
 from gridgov.core.models import AuditEntry
+from gridgov.core.testing import user_with_role
 
 pytestmark = pytest.mark.django_db
 

@@ -1,10 +1,9 @@
 import pytest
 
-from conftest import user_with_role
 from gridgov.accounts.choices import Role
 from gridgov.core.audit import audit_record
 from gridgov.core.models import AuditEntry
-from gridgov.core.testing import ApiClient, assert_error
+from gridgov.core.testing import ApiClient, assert_error, user_with_role
 
 pytestmark = pytest.mark.django_db
 

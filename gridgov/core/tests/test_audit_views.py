@@ -8,9 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from conftest import user_with_role
 from gridgov.accounts.choices import Role
 from gridgov.core.models import AuditEntry
+from gridgov.core.testing import user_with_role
 
 pytestmark = pytest.mark.django_db
 

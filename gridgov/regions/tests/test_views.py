@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from conftest import user_with_role
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import Assignment
 from gridgov.accounts.policy import get_scope
+from gridgov.core.testing import user_with_role
 from gridgov.regions.models import Region
 
 pytestmark = pytest.mark.django_db
