@@ -74,10 +74,28 @@ def today(request, query: Query[TodayQuery]):
     }
 
 
+def _inline_refs(schema: dict) -> dict:
+    """The schema with its local $defs written in place: an operation's inline schema may not carry
+    $defs that OpenAPI would resolve against the document root."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return walk(dict(defs[ref.rsplit("/", 1)[-1]]))
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
+
+
 _VISIT_BODY = {
     "requestBody": {
         "content": {
-            "application/json": {"schema": VisitIn.json_schema()},
+            "application/json": {"schema": _inline_refs(VisitIn.json_schema())},
             "multipart/form-data": {"schema": {
                 "type": "object", "required": ["resident", "visited_at"],
                 "properties": {

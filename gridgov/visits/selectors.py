@@ -509,3 +509,19 @@ def visit_brief(*, user, resident_id: int, day: date | None = None) -> VisitBrie
     return VisitBrief(resident=resident, checklist=checklist, recent=recent,
                       tags=[{"code": t.tag_type.code, "name": t.tag_type.name, "every": t.visit_every_days}
                             for t in tags])
+
+
+def need_list(*, user, status: str | None = None, kind: str | None = None, region: str | None = None):
+    """Needs raised on visits in the user's scope, oldest first: the cases and egov modules pick
+    recorded ones up from here."""
+    from .models import Need
+
+    require(user, "visits.view")
+    qs = Need.objects.visible_to(user).select_related("visit", "visit__resident", "visit__worker")
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if region:
+        qs = qs.filter(region__code__startswith=region)
+    return qs.order_by("created_at", "id")

@@ -23,7 +23,7 @@ from gridgov.regions.gcj02 import gcj02_to_wgs84
 
 from . import geo, rules
 from .access import access_grid, access_resident_for_visit, max_tag_sensitivity
-from .choices import Crs, LocationCheck, NeedKind
+from .choices import Crs, LocationCheck, NeedKind, NeedStatus
 from .models import Need, Patrol, PatrolTrackBatch, Visit
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -395,4 +395,33 @@ def patrol_end(*, acting_user, patrol, ended_at: datetime | None = None, finding
     locked.save(update_fields=["ended_at", "findings", "point_count", "distance_m"])
     audit_record(actor=acting_user, action="patrol.end", obj=locked, changes={
         "ended_at": ended_at, "distance_m": locked.distance_m, "points": locked.point_count})
+    return locked
+
+
+# --- needs -----------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def need_forward(*, acting_user, need, forwarded_ref: str) -> Need:
+    """Marks a recorded need as turned into a case or a service application, under that one's number.
+
+    For the cases and egov modules to call when they take a need over: allowed to whoever may
+    record visits where the need is; recorded → forwarded only (a second forward is a 409).
+    """
+    require(acting_user, "visits.record")
+    need_id = getattr(need, "pk", need)
+    locked = Need.objects.visible_to(acting_user).select_for_update().filter(pk=need_id).first()
+    if locked is None:
+        raise NotFound()
+    if locked.status != NeedStatus.RECORDED:
+        raise Conflict("need_already_forwarded", f"该诉求已转办（{locked.forwarded_ref}）")
+    ref = (forwarded_ref or "").strip()
+    if not ref or len(ref) > 64:
+        raise ValidationFailed("转办编号不能为空且不超过 64 个字符", code="invalid_reference",
+                               extra={"field": "forwarded_ref"})
+    locked.status = NeedStatus.FORWARDED
+    locked.forwarded_ref = ref
+    locked.full_clean()
+    locked.save(update_fields=["status", "forwarded_ref"])
+    audit_record(actor=acting_user, action="visit.need.forward", obj=locked,
+                 changes={"status": [NeedStatus.RECORDED, NeedStatus.FORWARDED], "forwarded_ref": ref})
     return locked

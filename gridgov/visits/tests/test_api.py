@@ -225,3 +225,11 @@ def test_coverage_overdue_and_month_endpoints(village, grid, worker, town_operat
     assert_error(*client.get("visits/coverage", {"region": "420881108"}), 404)
     assert_error(*client.get("visits/coverage", {"region": "12"}), 422, "invalid_input")
     assert_error(*client.get(f"visits/workers/{worker.pk}/month", {"month": "2026-13"}), 422)
+
+
+def test_openapi_documents_both_request_bodies(client):
+    spec = client.get("/api/v1/openapi.json").json()
+    body = spec["paths"]["/api/v1/visits"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "multipart/form-data"}
+    assert "$ref" not in json.dumps(body) and "photo" in body["multipart/form-data"]["schema"]["properties"]
+    assert "/api/v1/visits/today" in spec["paths"] and "/api/v1/visits/coverage" in spec["paths"]

@@ -202,3 +202,22 @@ def test_patrol_points_are_validated(worker):
         with pytest.raises(ValidationFailed):
             services.patrol_points_add(acting_user=worker, patrol=patrol, points=bad)
     assert not PatrolTrackBatch.objects.filter(patrol=patrol).exists()
+
+
+def test_a_need_is_forwarded_once(grid, worker, worker2, child):
+    from gridgov.visits.selectors import need_list
+
+    visit = record(worker, child, needs=[{"kind": "case", "text": "危房"}])
+    need = visit.needs.get()
+    assert [n.pk for n in need_list(user=worker, status="recorded")] == [need.pk]
+    assert not need_list(user=worker2).exists()
+    with pytest.raises(NotFound):
+        services.need_forward(acting_user=worker2, need=need, forwarded_ref="AJ2026-0001")
+    with pytest.raises(ValidationFailed):
+        services.need_forward(acting_user=worker, need=need, forwarded_ref=" ")
+    done = services.need_forward(acting_user=worker, need=need.pk, forwarded_ref="AJ2026-0001")
+    assert (done.status, done.forwarded_ref) == ("forwarded", "AJ2026-0001")
+    with pytest.raises(ApplicationError) as exc:
+        services.need_forward(acting_user=worker, need=need, forwarded_ref="AJ2026-0002")
+    assert exc.value.status == 409
+    assert Need.objects.get(pk=need.pk).forwarded_ref == "AJ2026-0001"
