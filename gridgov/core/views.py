@@ -25,7 +25,10 @@ def home(request):
     if scope.root_codes and can(request.user, "regions.view"):
         if len(scope.root_codes) == 1:
             return redirect("regions:detail", code=scope.root_codes[0])
-        return render(request, "core/home.html", {"roots": scope.root_codes})
+        from gridgov.regions.models import Region
+
+        roots = Region.objects.filter(code__in=scope.root_codes).only("code", "name", "kind").order_by("code")
+        return render(request, "core/home.html", {"roots": roots})
     if can(request.user, "audit.view"):
         return redirect("core:audit")
     return render(request, "core/home.html", {"roots": []})

@@ -76,7 +76,8 @@ def region_feature_collection(*, user, code: str) -> dict:
                 "type": "Feature",
                 "id": r.code,
                 "properties": {"code": r.code, "name": r.name, "kind": r.kind, "level": r.level,
-                               "area_km2": r.area_km2, "drill": r.level < 4},
+                               "area_km2": r.area_km2, "drill": r.level < 4,
+                               "centroid": [r.centroid_lon, r.centroid_lat] if r.centroid_lon is not None else None},
                 "geometry": to_geojson(r.geometry),
             }
             for r in rows

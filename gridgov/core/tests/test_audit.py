@@ -57,3 +57,4 @@ def test_bad_audit_filters_are_422():
     auditor = ApiClient(user_with_role(Role.AUDITOR))
     for params in ({"since": "yesterday"}, {"outcome": "maybe"}, {"region": "abc"}):
         assert_error(*auditor.get("audit", params), 422, "invalid_input")
+
