@@ -5,7 +5,7 @@ from datetime import date
 
 from django.http import FileResponse
 from django.urls import reverse
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import paginate
 from pydantic import ValidationError as PydanticValidationError
@@ -154,8 +154,7 @@ def record_visit(request):
         needs=[n.dict() for n in payload.needs], checklist=payload.checklist, photo=photo,
         client_id=payload.client_id,
     )
-    status = 200 if visit.replayed else 201
-    return status, _visit(access_visit(request.auth, visit.pk), request.auth)
+    return Status(200 if visit.replayed else 201, _visit(access_visit(request.auth, visit.pk), request.auth))
 
 
 @router.get("", response=list[VisitOut], summary="走访记录查询")
@@ -205,7 +204,7 @@ def start_patrol(request, body: PatrolStartIn):
     patrol = services.patrol_start(acting_user=request.auth, grid=body.grid, started_at=body.started_at,
                                    client_id=body.client_id)
     replayed = getattr(patrol, "replayed", False)
-    return (200 if replayed else 201), _patrol(access_patrol(request.auth, patrol.pk))
+    return Status(200 if replayed else 201, _patrol(access_patrol(request.auth, patrol.pk)))
 
 
 @router.get("/patrols", response=list[PatrolOut], summary="巡查记录查询")
