@@ -270,3 +270,7 @@ class CareTag(models.Model):
     @property
     def region_code(self) -> str:
         return self.region_id
+
+
+# The Excel importer's job table lives with the importer; importing it here registers it with the app.
+from .importing.models import ImportJob, ImportJobSource, ImportJobStatus  # noqa: E402, F401
