@@ -56,6 +56,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "people.export.unmasked": frozenset({Role.CITY_OPERATOR}),
     "people.export.sensitive": frozenset({Role.CITY_OPERATOR}),
     "people.import": frozenset({Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.SYSADMIN}),
+    # Full names in the registry: the region roles who work with the people. Departments reach a
+    # person through the case or application dispatched to them, so registry lists show them 李*艳.
+    "people.names": frozenset(
+        {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.SYSADMIN}
+    ),
+    # A PIPL access request (个人信息查阅复制): the office that receives it hands the person their data.
+    "people.subject_access": frozenset({Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
     "visits.record": frozenset({Role.GRID_WORKER}),
     "visits.view": frozenset(
         {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.SYSADMIN}

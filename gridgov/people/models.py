@@ -30,7 +30,9 @@ class ScopedQuerySet(models.QuerySet):
     def visible_to(self, user):
         from gridgov.accounts.policy import region_scope_q
 
-        return self.filter(region_scope_q(user, "region_id"))
+        # `region__code` compares the region_code column itself (no join); a ForeignKey's own
+        # attname takes no startswith lookup.
+        return self.filter(region_scope_q(user, "region__code"))
 
 
 def region_fk(related_name: str = "+"):
