@@ -10,6 +10,7 @@ urlpatterns = [
     re_path(r"^api/(?P<rest>.*)$", core_views.api_not_found),
     path("accounts/", include("gridgov.accounts.urls")),
     path("regions/", include("gridgov.regions.urls")),
+    path("people/", include("gridgov.people.urls")),
     path("visits/", include("gridgov.visits.urls")),
     path("audit/", include("gridgov.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
