@@ -49,7 +49,8 @@ _RESIDENCY = _Labels(ResidencyStatus)
 _POLITICAL = _Labels(PoliticalStatus)
 _RELATION = _Labels(RelationToHead)
 _STATE = _Labels(ResidentState)
-_MASKED_FILTERS = {"id_number": mask_id_number, "phone": mask_phone}
+_MASKED_FILTERS = {"id_number": mask_id_number, "phone": mask_phone,
+                   "id_index": lambda _: "（完整身份证号码）", "phone_index": lambda _: "（完整电话号码）"}
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,9 @@ class ResidentSearchForm(forms.Form):
                               error_messages={"invalid": "区划代码只能是 1-15 位数字"})
     residency_status = forms.ChoiceField(label="人口类型", required=False, choices=ALL + list(ResidencyStatus.choices))
     state = forms.ChoiceField(label="状态", required=False, choices=ALL + list(ResidentState.choices))
+    # Exact searches travel as blind-index tokens (see views.resident_list), never as the number.
+    id_index = forms.RegexField(required=False, regex=r"^[0-9a-f]{64}$", widget=forms.HiddenInput)
+    phone_index = forms.RegexField(required=False, regex=r"^[0-9a-f]{64}$", widget=forms.HiddenInput)
 
     def __init__(self, *args, tag_types=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -120,3 +120,62 @@ def tag_attribute_rows(tag) -> list[dict[str, Any]]:
             value = "是" if value else "否"
         rows.append({"key": key, "label": spec.get("label", key), "value": value})
     return rows
+
+
+# --- history (audit rows about a person, as shown on their page) -----------------------------------------------------
+
+HISTORY_LABELS = {"fields": "查看项", "region": "所属网格", "tag_type": "类别", "household_id": "所在户",
+                  "address_id": "居住地址", "guardian_id": "监护人", "household_head_set": "设为户主（户编号）",
+                  "household_head_cleared": "不再是户主（户编号）", "care_tags": "关爱对象条数",
+                  "records": "处理记录条数", **REVEALABLE_FIELDS}
+# The person themself: every row on their page is about them.
+HISTORY_HIDDEN = {"resident"}
+
+
+def _history_field(key: str):
+    from django.core.exceptions import FieldDoesNotExist
+
+    from .models import CareTag, Resident
+
+    for model in (Resident, CareTag):
+        try:
+            field = model._meta.get_field(key)
+        except FieldDoesNotExist:
+            continue
+        if getattr(field, "concrete", False):  # not a reverse relation such as care_tags
+            return field
+    return None
+
+
+def _history_value(key: str, value: Any, field, tag_names: dict[str, str]) -> str:
+    if value in (None, ""):
+        return "（空）"
+    if key == "fields" and isinstance(value, list):
+        return "、".join(REVEALABLE_FIELDS.get(v, str(v)) for v in value)
+    if key == "tag_type":
+        return tag_names.get(str(value), "（无权查看的类别）")
+    if key.endswith("_id") or key.startswith("household_head"):
+        return f"编号 {value}"
+    if field is not None and field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return str(value)
+
+
+def change_rows(changes: dict, tag_names: dict[str, str]) -> list[dict[str, str]]:
+    """An audit row's `changes` as [{label, text}] with Chinese labels and choice names; the values
+    were masked by the services when the row was written."""
+    rows = []
+    for key, value in (changes or {}).items():
+        if key in HISTORY_HIDDEN:
+            continue
+        field = _history_field(key)
+        label = HISTORY_LABELS.get(key) or (str(field.verbose_name) if field is not None else key)
+        if isinstance(value, list) and len(value) == 2 and key != "fields":
+            old, new = (_history_value(key, v, field, tag_names) for v in value)
+            text = f"{old} → {new}"
+        else:
+            text = _history_value(key, value, field, tag_names)
+        rows.append({"label": label, "text": text})
+    return rows

@@ -24,6 +24,7 @@ from .validation import ID_PURPOSE, PHONE_PURPOSE, normalise_phone
 
 _REGION_PREFIX = re.compile(r"^[0-9]{1,15}$")
 _ID_TAIL = re.compile(r"^[0-9]{3}[0-9X]$")
+_INDEX = re.compile(r"^[0-9a-f]{64}$")
 # Region columns a list needs; the boundary (geom_wkb) stays in the database.
 REGION_DEFER = ("region__geom_wkb",)
 
@@ -40,6 +41,17 @@ def visible_tags_prefetch(user, levels=None, to_attr: str = "visible_tags") -> P
     return Prefetch("care_tags", queryset=_open_tags(levels or tag_levels(user)), to_attr=to_attr)
 
 
+def exact_search_tokens(*, id_number: str | None = None, phone: str | None = None) -> dict[str, str]:
+    """The blind-index tokens for an exact ID / phone search: what a page URL may carry instead
+    of the number (nor does it end up in access logs, browser history or the Referer)."""
+    out = {}
+    if id_number:
+        out["id_index"] = crypto.blind_index(id_number.replace(" ", ""), ID_PURPOSE)
+    if phone:
+        out["phone_index"] = crypto.blind_index(normalise_phone(phone), PHONE_PURPOSE)
+    return out
+
+
 def _bad_filter(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, extra={"errors": {field: message}}, code="invalid_filter")
 
@@ -48,12 +60,13 @@ def resident_list(
     *, user, q: str | None = None, id_tail: str | None = None, id_number: str | None = None,
     phone: str | None = None, address: str | None = None, tag: str | None = None, region: str | None = None,
     residency_status: str | None = None, state: str | None = None, household: int | None = None,
-    tag_levels_override=None,
+    id_index: str | None = None, phone_index: str | None = None, tag_levels_override=None,
 ) -> QuerySet:
     """Residents in the user's scope matching every given filter, ordered by grid and id.
 
     q: name contains · id_tail: last four of the ID number · id_number / phone: exact, through the
-    blind index · address: text in the address · tag: care tag type code (open tags of a level the
+    blind index (id_index / phone_index: the index itself, so a page URL never carries the number)
+    · address: text in the address · tag: care tag type code (open tags of a level the
     user may see only) · region: region-code prefix · residency_status, state: codes.
     Each row carries `visible_tags` (open tags the user may see) and its household and address.
     """
@@ -71,6 +84,11 @@ def resident_list(
         qs = qs.filter(id_number_index=crypto.blind_index(id_number.replace(" ", ""), ID_PURPOSE))
     if phone:
         qs = qs.filter(phone_index=crypto.blind_index(normalise_phone(phone), PHONE_PURPOSE))
+    for field, token in (("id_number_index", id_index), ("phone_index", phone_index)):
+        if token:
+            if not _INDEX.match(token):
+                raise _bad_filter(field, "查找标识无效")
+            qs = qs.filter(**{field: token})
     if address:
         text = address.strip()
         qs = qs.filter(

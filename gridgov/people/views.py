@@ -9,11 +9,11 @@ import tempfile
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
+from django.urls import reverse
+from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_POST
 
 from gridgov.accounts.policy import can
@@ -22,8 +22,15 @@ from gridgov.core.errors import ApplicationError, NotFound, PermissionDenied
 from . import selectors, services
 from .export import action_label, resident_export
 from .forms import CorrectionForm, ExportForm, OrganisationSearchForm, ReasonForm, ResidentSearchForm, RevealForm
-from .models import CareTag, Resident
-from .presenters import REVEALABLE_FIELDS, display_name, masked_id, masked_phone, shows_names, tag_attribute_rows
+from .presenters import (
+    REVEALABLE_FIELDS,
+    change_rows,
+    display_name,
+    masked_id,
+    masked_phone,
+    shows_names,
+    tag_attribute_rows,
+)
 
 PAGE_SIZE = 25
 HISTORY_LIMIT = 50
@@ -47,45 +54,6 @@ def _present(resident, full_names: bool):
     return resident
 
 
-EXTRA_LABELS = {"fields": "查看项", "region": "所属网格", "tag_type": "类别", "resident": "人员",
-                "household_id": "所在户", "address_id": "居住地址", "guardian_id": "监护人",
-                "household_head_set": "设为户主", "household_head_cleared": "不再是户主", "care_tags": "关爱对象条数",
-                "records": "处理记录条数"}
-
-
-def _label(key: str) -> str:
-    if key in EXTRA_LABELS:
-        return EXTRA_LABELS[key]
-    if key in REVEALABLE_FIELDS:
-        return REVEALABLE_FIELDS[key]
-    for model in (Resident, CareTag):
-        try:
-            return str(model._meta.get_field(key).verbose_name)
-        except FieldDoesNotExist:
-            continue
-    return key
-
-
-def _text(value) -> str:
-    if value in (None, ""):
-        return "（空）"
-    if isinstance(value, list | tuple):
-        return "、".join(REVEALABLE_FIELDS.get(v, str(v)) for v in value)
-    return str(value)
-
-
-def change_rows(changes: dict) -> list[dict]:
-    """An audit row's changes as label + "old → new", already masked by the services."""
-    rows = []
-    for key, value in (changes or {}).items():
-        if isinstance(value, list) and len(value) == 2 and key != "fields":
-            text = f"{_text(value[0])} → {_text(value[1])}"
-        else:
-            text = _text(value)
-        rows.append({"label": _label(key), "text": text})
-    return rows
-
-
 def _form_errors(form, exc: ApplicationError) -> None:
     errors = (exc.extra or {}).get("errors") or {}
     placed = False
@@ -99,19 +67,40 @@ def _form_errors(form, exc: ApplicationError) -> None:
 
 @login_required
 def resident_list(request):
-    """Search residents of the user's scope by name, ID tail, exact ID or phone, address, group."""
+    """Search residents of the user's scope by name, ID tail, exact ID or phone, address, group.
+
+    The form posts; an exact ID number or phone is turned into its blind-index token and the
+    search continues as a GET on a URL without the number, so the number stays out of URLs, access
+    logs, browser history and the page (a search is still bookmarkable and paginated).
+    """
     if not can(request.user, "people.view"):
         return _forbidden(request)
     tag_types = list(selectors.care_tag_type_list(user=request.user))
+    if request.method == "POST" or "id_number" in request.GET or "phone" in request.GET:
+        data = request.POST if request.method == "POST" else request.GET
+        form = ResidentSearchForm(data, tag_types=tag_types)
+        if form.is_valid():
+            filters = form.filters()
+            filters.update(selectors.exact_search_tokens(id_number=filters.pop("id_number", None),
+                                                         phone=filters.pop("phone", None)))
+            return redirect(f"{reverse('people:resident_list')}?{urlencode(filters)}" if filters
+                            else "people:resident_list")
+        return _render_list(request, form, valid=False, filters={}, status=400)
     form = ResidentSearchForm(request.GET or None, tag_types=tag_types)
     valid = not form.is_bound or form.is_valid()
     filters = form.filters() if form.is_bound and valid else {}
-    try:
-        qs = selectors.resident_list(user=request.user, **filters)
-    except ApplicationError as exc:
-        _form_errors(form, exc)
-        valid, qs = False, None
-    if not valid or qs is None:
+    return _render_list(request, form, valid=valid, filters=filters)
+
+
+def _render_list(request, form, *, valid: bool, filters: dict, status: int = 200):
+    qs = None
+    if valid:
+        try:
+            qs = selectors.resident_list(user=request.user, **filters)
+        except ApplicationError as exc:
+            _form_errors(form, exc)
+            valid = False
+    if qs is None:
         qs = selectors.resident_list(user=request.user).none()
     page, page_range = _page(request, qs)
     full = shows_names(request.user)
@@ -119,12 +108,11 @@ def resident_list(request):
         _present(resident, full)
     return render(request, "people/resident_list.html", {
         "form": form, "page": page, "page_range": page_range, "filtered": bool(filters), "valid": valid,
+        "exact": bool(filters.get("id_index") or filters.get("phone_index")),
         "can_export": can(request.user, "people.export"),
         "can_export_unmasked": can(request.user, "people.export.unmasked"),
-        # An exact ID or phone is not echoed into the page, so such a search is not exported either.
         "export_filters": filters,
-        "export_blocked": bool(filters.get("id_number") or filters.get("phone")),
-    })
+    }, status=status)
 
 
 def _visits(user, resident):
@@ -142,9 +130,10 @@ def _detail_context(request, resident, **extra):
     for tag in resident.visible_tags:
         tag.attribute_rows = tag_attribute_rows(tag)
     history = list(selectors.resident_history(user=user, resident=resident)[:HISTORY_LIMIT])
+    tag_names = {t.code: t.name for t in selectors.care_tag_type_list(user=user)}
     for entry in history:
         entry.label = action_label(entry.action)
-        entry.change_rows = change_rows(entry.changes)
+        entry.change_rows = change_rows(entry.changes, tag_names)
     household = resident.household
     members = []
     if household is not None:

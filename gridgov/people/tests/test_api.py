@@ -42,6 +42,9 @@ def test_list_is_masked_paginated_and_scoped(p, worker):
     assert other.get("people/residents", {"q": resident.name})[1] == {"count": 0, "items": []}
     assert other.get("people/residents", {"id_number": number})[1] == {"count": 0, "items": []}
     assert worker.get("people/residents", {"id_number": number})[1]["count"] == 1
+    status, found = worker.post("people/residents/search?page_size=5", {"id_number": number, "phone": "13812345678"})
+    assert status == 200 and [i["id"] for i in found["items"]] == [resident.pk]
+    assert other.post("people/residents/search", {"id_number": number})[1] == {"count": 0, "items": []}
     assert_error(*ApiClient().get("people/residents"), 401, "not_authenticated")
     assert_error(*ApiClient(p.auditor).get("people/residents"), 403, "permission_denied")
 

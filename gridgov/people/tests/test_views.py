@@ -46,13 +46,25 @@ def test_search_page_masks_and_filters(p, person):
     assert person.name in text and person.id_number[:6] + "********" + person.id_number[-4:] in text
     assert "139****7777" in text and person.id_number not in text and "13966667777" not in text
     assert "严重精神障碍患者" in text and '<html lang="zh-CN">' in text
-    # An exact-number search finds them but does not write the number back into the page.
-    page = browser(p.worker).get("/people/", {"id_number": person.id_number})
-    assert person.name in html(page) and person.id_number not in html(page)
+    # An exact-number search finds them, but the number is neither in the page nor in the URL:
+    # the form posts, and the search continues under the blind-index token.
+    client = browser(p.worker)
+    posted = client.post("/people/", {"id_number": person.id_number})
+    assert posted.status_code == 302 and person.id_number not in posted["Location"]
+    assert "id_index=" in posted["Location"]
+    page = client.get(posted["Location"])
+    assert person.name in html(page) and person.id_number not in html(page) and "已按完整身份证号码" in html(page)
+    legacy = client.get("/people/", {"phone": "139 6666 7777", "q": person.name})
+    assert legacy.status_code == 302 and "phone_index=" in legacy["Location"]
+    assert "13966667777" not in legacy["Location"]
+    assert person.name in html(client.get(legacy["Location"]))
+    assert f"/people/residents/{person.pk}/" not in html(browser(p.other_worker).get(posted["Location"]))
     empty = browser(p.worker).get("/people/", {"q": "查无此人"})
     assert "没有符合条件的人员" in html(empty)
     bad = browser(p.worker).get("/people/", {"id_tail": "12"})
     assert "身份证后四位应为 4 位数字" in html(bad) and "查询条件有误" in html(bad)
+    bad = browser(p.worker).post("/people/", {"id_number": person.id_number, "id_tail": "12"})
+    assert bad.status_code == 400 and person.id_number not in html(bad)
 
 
 def test_search_respects_scope_and_tag_visibility(p, person):
