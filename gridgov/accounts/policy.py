@@ -67,6 +67,26 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "visits.view": frozenset(
         {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.SYSADMIN}
     ),
+    # 部件 (components): region roles see their area, departments the components they own.
+    "components.view": frozenset(
+        {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR,
+         Role.DEPT_STAFF, Role.DEPT_HEAD, Role.SYSADMIN}
+    ),
+    "components.edit": frozenset(
+        {Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD, Role.SYSADMIN}
+    ),
+    "components.import": frozenset({Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_HEAD, Role.SYSADMIN}),
+    # 助警信息 / 助警奖励. Senders see their own tips, stations what is routed to them, operators their
+    # region; the system administrator and the auditor see no tips (informants are at stake).
+    "tips.send": frozenset({Role.GRID_WORKER, Role.GRID_ADMIN}),
+    "tips.view": frozenset(
+        {Role.GRID_WORKER, Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD}
+    ),
+    "tips.decide": frozenset({Role.DEPT_STAFF, Role.DEPT_HEAD}),
+    "tips.reward": frozenset({Role.DEPT_HEAD}),
+    "tips.pay": frozenset({Role.DEPT_HEAD, Role.CITY_OPERATOR}),
+    "tips.fund.view": frozenset({Role.DEPT_STAFF, Role.DEPT_HEAD, Role.CITY_OPERATOR}),
+    "tips.fund.manage": frozenset({Role.DEPT_HEAD, Role.CITY_OPERATOR}),
     "audit.view": frozenset({Role.AUDITOR, Role.SYSADMIN}),
     "accounts.manage": frozenset({Role.SYSADMIN}),
 }
