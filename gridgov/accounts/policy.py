@@ -87,6 +87,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tips.pay": frozenset({Role.DEPT_HEAD, Role.CITY_OPERATOR}),
     "tips.fund.view": frozenset({Role.DEPT_STAFF, Role.DEPT_HEAD, Role.CITY_OPERATOR}),
     "tips.fund.manage": frozenset({Role.DEPT_HEAD, Role.CITY_OPERATOR}),
+    # cases (事件/案件). Reading is further narrowed per row by cases/access.py (departments see only
+    # what is dispatched to them); who may perform each transition is the table in cases/workflow.py.
+    "cases.view": frozenset(
+        {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR,
+         Role.DEPT_STAFF, Role.DEPT_HEAD, Role.SYSADMIN}
+    ),
+    "cases.report": frozenset({Role.GRID_WORKER, Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
+    "cases.dispatch": frozenset({Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
+    "cases.handle": frozenset({Role.DEPT_STAFF, Role.DEPT_HEAD}),
+    "cases.categories.manage": frozenset({Role.CITY_OPERATOR, Role.SYSADMIN}),
     "audit.view": frozenset({Role.AUDITOR, Role.SYSADMIN}),
     "accounts.manage": frozenset({Role.SYSADMIN}),
 }
