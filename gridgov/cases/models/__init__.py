@@ -13,7 +13,9 @@ from .case import (
     Supervision,
     Suspension,
 )
+from .component import Component, ComponentState  # noqa: F401  (部件普查)
 from .taxonomy import CaseCategory
+from .tip import FundEntry, RewardFund, Tip, TipEvent  # noqa: F401  (助警信息)
 
 __all__ = [
     "Case",

@@ -73,6 +73,8 @@ class Case(models.Model):
                                                           choices=EscalationLevel.choices)
     escalated_at = models.DateTimeField(_("升级时间"), null=True, blank=True)
 
+    component = models.ForeignKey("cases.Component", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="cases", verbose_name=_("关联部件"))  # 部件普查 (components)
     lead_department = models.ForeignKey("accounts.Department", null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="+", verbose_name=_("主办部门"))
     duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,

@@ -149,6 +149,9 @@ class TipEvent(models.Model):
         verbose_name_plural = _("助警信息流转记录")
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.from_state or '—'} → {self.to_state}"
+
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise AppendOnlyError("tip events are append-only")
