@@ -97,6 +97,24 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cases.dispatch": frozenset({Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
     "cases.handle": frozenset({Role.DEPT_STAFF, Role.DEPT_HEAD}),
     "cases.categories.manage": frozenset({Role.CITY_OPERATOR, Role.SYSADMIN}),
+    # egov (政务网上办). Reading applications is narrowed per row by egov/access.py: region roles see
+    # their area's applicants, departments the applications of their items inside their jurisdiction.
+    # Who may perform each transition is the table in egov/services/workflow.py.
+    "egov.view": frozenset(
+        {Role.GRID_WORKER, Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD}
+    ),
+    "egov.apply": frozenset({Role.GRID_WORKER, Role.GRID_ADMIN}),
+    "egov.accept": frozenset({Role.GRID_ADMIN}),
+    "egov.town_review": frozenset({Role.TOWN_OPERATOR}),
+    "egov.verify": frozenset({Role.DEPT_STAFF, Role.DEPT_HEAD}),
+    "egov.decide": frozenset({Role.DEPT_HEAD}),
+    "egov.pay": frozenset({Role.DEPT_STAFF, Role.DEPT_HEAD}),
+    "egov.export": frozenset(
+        {Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD}
+    ),
+    "egov.catalogue.manage": frozenset({Role.CITY_OPERATOR, Role.SYSADMIN}),
+    # 政策找人: who looks eligible reads decrypted care-tag attributes, so the visiting roles only.
+    "egov.match.view": frozenset({Role.GRID_WORKER, Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
     "audit.view": frozenset({Role.AUDITOR, Role.SYSADMIN}),
     "accounts.manage": frozenset({Role.SYSADMIN}),
 }
