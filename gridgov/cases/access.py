@@ -131,7 +131,7 @@ def access_case(user, case_id, *, for_update: bool = False):
         raise NotFound() from None
     qs = Case.objects.visible_to(user).filter(pk=case_id)
     if for_update:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",)).select_related("category", "category__parent")
     else:
         qs = qs.select_related("category", "region", "lead_department", "reporter")
     case = qs.first()

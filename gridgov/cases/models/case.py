@@ -135,6 +135,9 @@ class CaseCounter(models.Model):
         verbose_name = _("案件编号计数")
         verbose_name_plural = _("案件编号计数")
 
+    def __str__(self) -> str:
+        return f"{self.day:%Y%m%d}:{self.last}"
+
 
 class CaseEvent(models.Model):
     """The append-only timeline: one row per transition (and per note, attachment or escalation).
