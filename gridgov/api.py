@@ -10,6 +10,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from gridgov.accounts.api import router as auth_router
 from gridgov.accounts.auth import api_auth
+from gridgov.cases.api import router as cases_router
 from gridgov.core.api import router as audit_router
 from gridgov.core.api_errors import error_for_status
 from gridgov.core.errors import ApplicationError
@@ -85,3 +86,4 @@ api.add_router("/regions", regions_router)
 api.add_router("/audit", audit_router)
 api.add_router("/people", people_router)
 api.add_router("/visits", visits_router)
+api.add_router("/cases", cases_router)

@@ -1,0 +1,210 @@
+"""Reads of the cases app. Every query starts from Case.objects.visible_to(user) (access.py).
+
+The case desk (list + counts) is built for 500,000+ cases: filters map onto the composite indexes
+on (region_code, state, created_at), (state, region_code, created_at), (region_code, created_at),
+(lead_department, state, created_at) and the deadline columns; the region filter is a range, not a
+LIKE (see access.prefix_q).
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+from gridgov.accounts.choices import Role
+from gridgov.accounts.models import Department
+from gridgov.accounts.policy import require
+from gridgov.core.errors import NotFound, ValidationFailed
+
+from . import routing, workflow
+from .access import REPORTER, access_case, actor_roles, prefix_q
+from .choices import OPEN_STATES, CaseState
+from .models import Case, CaseAttachment, CaseCategory, CaseDispatch, CaseEvent
+
+DUE_CHOICES = ("due_soon", "overdue")
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def category_ids(code: str) -> list[int]:
+    """The category and every category below it (codes are hierarchical: E01 ⊃ E0102)."""
+    return list(CaseCategory.objects.filter(code__startswith=code).values_list("pk", flat=True))
+
+
+def _department_id(value) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) or str(value).isdigit():
+        return int(value)
+    found = Department.objects.filter(code=str(value)).values_list("pk", flat=True).first()
+    return found if found is not None else -1
+
+
+def filtered(*, user, state=None, category: str | None = None, urgency: str | None = None, due: str | None = None,
+             escalated: bool | None = None, region: str | None = None, department=None, source: str | None = None,
+             since: date | None = None, until: date | None = None, q: str | None = None,
+             duplicate: bool | None = None, now: datetime | None = None):
+    """The visible cases matching the desk's filters (unordered, no state filter applied if None)."""
+    require(user, "cases.view")
+    now = now or timezone.now()
+    qs = Case.objects.visible_to(user)
+    if state:
+        states = [state] if isinstance(state, str) else list(state)
+        qs = qs.filter(state__in=states) if len(states) > 1 else qs.filter(state=states[0])
+    if category:
+        qs = qs.filter(category_id__in=category_ids(category))
+    if urgency:
+        qs = qs.filter(urgency=urgency)
+    if due == "overdue":
+        qs = qs.filter(state__in=list(OPEN_STATES), stage_deadline__lte=now)
+    elif due == "due_soon":
+        qs = qs.filter(state__in=list(OPEN_STATES), stage_due_soon_at__lte=now, stage_deadline__gt=now)
+    elif due:
+        raise ValidationFailed("due 只能是 due_soon 或 overdue", code="invalid_filter", extra={"field": "due"})
+    if escalated is not None:
+        qs = qs.filter(escalated_to_level__isnull=not escalated)
+    if region:
+        qs = qs.filter(prefix_q("region_id", region))
+    dept = _department_id(department)
+    if dept is not None:
+        qs = qs.filter(pk__in=CaseDispatch.objects.filter(department_id=dept, is_active=True).values("case_id"))
+    if source:
+        qs = qs.filter(source=source)
+    if since:
+        qs = qs.filter(created_at__gte=_day_start(since))
+    if until:
+        qs = qs.filter(created_at__lt=_day_start(until + timedelta(days=1)))
+    if duplicate is not None:
+        qs = qs.filter(duplicate_of__isnull=not duplicate)
+    if q:
+        q = q.strip()
+        if q.isdigit() and len(q) >= 13:
+            qs = qs.filter(number=q)
+        else:
+            qs = qs.filter(Q(description__contains=q) | Q(address__contains=q))
+    return qs
+
+
+def case_list(*, user, **filters):
+    """The case desk's list, newest first, with what each row shows joined in (no N+1)."""
+    return (filtered(user=user, **filters).select_related("category", "region", "lead_department")
+            .order_by("-created_at", "-id"))
+
+
+def case_counts(*, user, **filters) -> dict[str, int]:
+    """Cases per state under the same filters (the desk's tabs), every state present."""
+    filters.pop("state", None)
+    rows = filtered(user=user, **filters).order_by().values("state").annotate(n=Count("id"))
+    counts = dict.fromkeys(CaseState.values, 0)
+    for row in rows:
+        counts[row["state"]] = row["n"]
+    return counts
+
+
+@dataclass
+class CaseDetail:
+    case: Case
+    roles: set[str]
+    actions: list[str]
+    events: list
+    dispatches: list
+    attachments: list
+    supervisions: list
+    evaluations: list
+    extension_requests: list
+    suspensions: list
+    duplicates: list
+    show_contact: bool
+
+
+def case_detail(*, user, case_id) -> CaseDetail:
+    """One case with its timeline and everything attached, and the actions the user may take now."""
+    case = access_case(user, case_id)
+    roles = actor_roles(user, case)
+    events = list(CaseEvent.objects.filter(case=case).select_related("actor")
+                  .prefetch_related(Prefetch("attachments", queryset=CaseAttachment.objects.order_by("id")))
+                  .order_by("created_at", "id"))
+    dispatches = list(case.dispatches.select_related("department").order_by("-is_active", "role", "id"))
+    show_contact = bool(roles & {Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD, REPORTER})
+    return CaseDetail(
+        case=case, roles=roles, actions=workflow.allowed_actions(case.state, roles), events=events,
+        dispatches=dispatches, attachments=list(case.attachments.order_by("id")),
+        supervisions=list(case.supervisions.select_related("supervisor")),
+        evaluations=list(case.evaluations.order_by("id")),
+        extension_requests=list(case.extension_requests.select_related("department").order_by("id")),
+        suspensions=list(case.suspensions.order_by("id")),
+        duplicates=list(Case.objects.visible_to(user).filter(duplicate_of=case).only("id", "number", "state")),
+        show_contact=show_contact,
+    )
+
+
+def case_routing(*, user, case_id) -> routing.Suggestion:
+    """The dispatch suggestion for a case, for those who may dispatch it."""
+    case = access_case(user, case_id)
+    roles = actor_roles(user, case)
+    if not roles & workflow.DESK:
+        from gridgov.core.errors import PermissionDenied
+
+        raise PermissionDenied()
+    suggestion = routing.suggest(category=case.category, grid=case.region)
+    suggestion.candidates = departments_covering(case.region_id)
+    return suggestion
+
+
+def departments_covering(region_code: str) -> list[Department]:
+    """Active departments whose jurisdiction covers the grid (the dispatcher's choice list)."""
+    prefixes = [region_code[:n] for n in (6, 9, 12, 15)]
+    return list(Department.objects.filter(is_active=True, jurisdiction__code__in=prefixes).distinct()
+                .order_by("code"))
+
+
+def place_routing(*, user, category: str, lon: float, lat: float, crs: str = "wgs84") -> routing.Suggestion:
+    """Where a point lies and who would handle a case of `category` there (for the report form)."""
+    require(user, "cases.view")
+    from .services.report import resolve_category
+
+    cat = resolve_category(category)
+    x, y = routing.to_wgs84(lon, lat, crs)
+    grid = routing.locate(x, y)
+    if grid is None:
+        raise NotFound("该位置不在本市任何网格内")
+    return routing.suggest(category=cat, grid=grid)
+
+
+def attachment_file(*, user, case_id, attachment_id):
+    """(attachment, open file) for a user who may see the case; 404 otherwise."""
+    case = access_case(user, case_id)
+    attachment = CaseAttachment.objects.filter(case=case, pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound()
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise NotFound("附件文件不存在") from None
+    return attachment, handle
+
+
+def category_list(*, user, kind: str | None = None, include_inactive: bool = False):
+    require(user, "cases.view")
+    qs = CaseCategory.objects.select_related("parent").order_by("kind", "level", "sort_order", "code")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    return qs
+
+
+def suspension_register(*, user, open_only: bool = True):
+    """挂账 register: suspensions of visible cases, open ones by default."""
+    from .models import Suspension
+
+    require(user, "cases.view")
+    from .access import case_scope_q
+
+    qs = Suspension.objects.filter(case_scope_q(user, "case__")).select_related("case", "suspended_by")
+    if open_only:
+        qs = qs.filter(resumed_at__isnull=True)
+    return qs.order_by("-suspended_at", "-id")
