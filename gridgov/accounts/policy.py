@@ -115,6 +115,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "egov.catalogue.manage": frozenset({Role.CITY_OPERATOR, Role.SYSADMIN}),
     # 政策找人: who looks eligible reads decrypted care-tag attributes, so the visiting roles only.
     "egov.match.view": frozenset({Role.GRID_WORKER, Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
+    # points (积分制). Grid workers enter claims, village cadres verify them (a large award needs the
+    # committee: distinct cadres of the claim's village); shops are stocked by the village terminal
+    # and the town; corrections by the cadres and the town centre.
+    "points.view": frozenset(
+        {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.SYSADMIN}
+    ),
+    "points.subject.open": frozenset({Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR}),
+    "points.claim": frozenset({Role.GRID_WORKER, Role.GRID_ADMIN}),
+    "points.verify": frozenset({Role.VILLAGE_CADRE}),
+    "points.correct": frozenset({Role.VILLAGE_CADRE, Role.TOWN_OPERATOR}),
+    "points.redeem": frozenset({Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE}),
+    "points.shop.manage": frozenset({Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
+    "points.certificate": frozenset({Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR}),
+    "points.export": frozenset({Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
+    "points.scheme.manage": frozenset({Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
     "audit.view": frozenset({Role.AUDITOR, Role.SYSADMIN}),
     "accounts.manage": frozenset({Role.SYSADMIN}),
 }
