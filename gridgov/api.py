@@ -16,6 +16,7 @@ from gridgov.core.api_errors import error_for_status
 from gridgov.core.errors import ApplicationError
 from gridgov.core.validation_messages import chinese_message
 from gridgov.people.api import router as people_router
+from gridgov.points.api import router as points_router
 from gridgov.regions.api import router as regions_router
 from gridgov.visits.api import router as visits_router
 
@@ -86,4 +87,5 @@ api.add_router("/regions", regions_router)
 api.add_router("/audit", audit_router)
 api.add_router("/people", people_router)
 api.add_router("/visits", visits_router)
+api.add_router("/points", points_router)
 api.add_router("/cases", cases_router)

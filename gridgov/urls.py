@@ -12,6 +12,7 @@ urlpatterns = [
     path("regions/", include("gridgov.regions.urls")),
     path("people/", include("gridgov.people.urls")),
     path("visits/", include("gridgov.visits.urls")),
+    path("points/", include("gridgov.points.urls")),
     path("audit/", include("gridgov.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
