@@ -15,6 +15,7 @@ from gridgov.core.api import router as audit_router
 from gridgov.core.api_errors import error_for_status
 from gridgov.core.errors import ApplicationError
 from gridgov.core.validation_messages import chinese_message
+from gridgov.egov.api import router as egov_router
 from gridgov.people.api import router as people_router
 from gridgov.points.api import router as points_router
 from gridgov.regions.api import router as regions_router
@@ -89,3 +90,4 @@ api.add_router("/people", people_router)
 api.add_router("/visits", visits_router)
 api.add_router("/points", points_router)
 api.add_router("/cases", cases_router)
+api.add_router("/egov", egov_router)
