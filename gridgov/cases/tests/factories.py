@@ -10,12 +10,11 @@ import zipfile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from gridgov.accounts.choices import Role
-from gridgov.core.testing import user_with_role
-from gridgov.regions.models import Region
-
 from gridgov.cases import services
 from gridgov.cases.choices import CaseState
 from gridgov.cases.models import Case
+from gridgov.core.testing import user_with_role
+from gridgov.regions.models import Region
 
 HUJI = "420881103"  # 胡集镇: a rural town with its own 派出所
 SHIPAI = "420881108"  # 石牌镇
