@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -31,6 +32,15 @@ class Conflict(ApplicationError):
 def invalid(errors: Mapping[str, str], code: str = "invalid") -> ValidationFailed:
     message = "；".join(errors.values()) or "输入有误"
     return ValidationFailed(message, extra={"errors": dict(errors)}, code=code)
+
+
+def full_clean(obj, exclude: list[str]) -> None:
+    """`full_clean()` with Django's errors turned into the one error shape (400, field messages)."""
+    try:
+        obj.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        messages = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        raise invalid({k: "；".join(v) for k, v in messages.items()}) from None
 
 
 def moment(at: datetime | None, *, not_before: datetime | None = None) -> datetime:

@@ -37,6 +37,7 @@ from ._common import (
     begin,
     check_key,
     ensure_visible,
+    full_clean,
     invalid,
     last_step_at,
     moment,
@@ -124,7 +125,7 @@ def _missing_required(app: Application, since: datetime | None = None, codes: It
 def _finish(acting_user, app: Application, *, action: str, permission: str, from_state: str, at: datetime,
             fields: list[str], text: str, note: str = "", data: dict | None = None, key: str | None = None,
             changes: dict | None = None) -> Application:
-    app.full_clean(exclude=["agent", "accepted_by", "item", "applicant", "region"])
+    full_clean(app, ["agent", "accepted_by", "item", "applicant", "region"])
     app.save(update_fields=[*fields, "updated_at"])
     event = record_event(app, action=action, actor=acting_user, permission=permission, from_state=from_state,
                          to_state=app.state, at=at, note=note, data=data, idempotency_key=key)
@@ -152,9 +153,12 @@ def application_create(*, acting_user, item_code: str, applicant_id: int, answer
     if key:
         event = ApplicationEvent.objects.filter(idempotency_key=key).select_related("application").first()
         if event is not None:
-            if event.action == Action.CREATE and event.actor_id == acting_user.pk:
-                event.application.replayed = True
-                return event.application
+            original = event.application
+            if (event.action == Action.CREATE and event.actor_id == acting_user.pk
+                    and str(original.applicant_id) == str(applicant_id)
+                    and original.item.code == str(item_code or "").strip()):
+                original.replayed = True
+                return original
             raise Conflict("idempotency_conflict", "该幂等键已用于其他办理操作，请为新的操作生成新的幂等键")
     item = ServiceItem.objects.filter(code=str(item_code or "").strip()[:16], is_active=True).first()
     if item is None:
@@ -184,7 +188,7 @@ def application_create(*, acting_user, item_code: str, applicant_id: int, answer
         found_by_match=bool(found_by_match), state=State.PENDING, answers=clean, payee_name=name,
         payee_account=account, created_at=at, promised_days=item.promised_days,
     )
-    app.full_clean(exclude=["number", "agent", "applicant", "region", "item"])
+    full_clean(app, ["number", "agent", "applicant", "region", "item"])
     try:
         with transaction.atomic():
             app.save()
@@ -395,7 +399,8 @@ def application_resubmit(*, acting_user, application_id: int, note: str = "", id
                    fields=["state", "paused_days", "due_on", "returned_on", "returned_from", "missing_materials"],
                    note=note, key=idempotency_key,
                    data={"paused_days": paused, "due_on": app.due_on.isoformat()},
-                   changes={"due_on": [old_due, app.due_on], "paused_days": paused},
+                   changes={"due_on": [old_due.isoformat() if old_due else None, app.due_on.isoformat()],
+                            "paused_days": paused},
                    text=f"{name}，您的“{app.item.name}”申请（{app.number}）补正材料已提交，继续办理，"
                         f"办结期限顺延至 {_cn_date(app.due_on)}。")
 

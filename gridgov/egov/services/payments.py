@@ -19,7 +19,7 @@ from .. import access
 from ..answers import yuan
 from ..choices import Action, PaymentStatus, State
 from ..models import Application, Payment
-from ._common import Conflict, audit, check_key, invalid, moment, notify, record_event
+from ._common import Conflict, audit, check_key, full_clean, invalid, moment, notify, record_event
 
 
 def _paid_on(value: Any, decided: date | None, today: date) -> date:
@@ -72,7 +72,9 @@ def payment_record(*, acting_user, payment_id: int, reference: str, paid_on: dat
     payment.reference = reference
     payment.paid_by = acting_user
     payment.idempotency_key = key
-    payment.full_clean(exclude=["application", "region", "paid_by"])
+    if Payment.objects.filter(reference=reference).exclude(pk=payment.pk).exists():
+        raise Conflict("duplicate_reference", f"发放凭证号“{reference}”已用于另一笔发放")
+    full_clean(payment, ["application", "region", "paid_by"])
     try:
         with transaction.atomic():
             payment.save(update_fields=["status", "paid_on", "reference", "paid_by", "idempotency_key"])
