@@ -106,7 +106,7 @@ def _apply(item: ServiceItem, data: Mapping[str, Any]) -> dict[str, list]:
             try:
                 info = rules.validate_rule(rule)
             except ValidationFailed as exc:
-                errors["eligibility_rule"] = exc.extra["errors"]["eligibility_rule"]
+                errors["eligibility_rule"] = exc.message
             else:
                 values["eligibility_rule"] = rule if isinstance(rule, dict) else json.loads(rule)
                 values["rule_sensitivity"] = info.sensitivity
