@@ -13,6 +13,7 @@ urlpatterns = [
     path("people/", include("gridgov.people.urls")),
     path("visits/", include("gridgov.visits.urls")),
     path("points/", include("gridgov.points.urls")),
+    path("egov/", include("gridgov.egov.urls")),
     path("audit/", include("gridgov.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
