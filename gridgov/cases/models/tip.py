@@ -43,6 +43,15 @@ class AppendOnlyError(Exception):
     pass
 
 
+def yuan(fen: int | None) -> str:
+    """12345 → "123.45" (for display; amounts are integer fen everywhere else)."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
 class TipQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Senders see their own tips, stations what is routed to them (their bureau too), operators
@@ -128,6 +137,10 @@ class Tip(models.Model):
         return f"助警信息 #{self.pk}"
 
     @property
+    def reward_yuan(self) -> str:
+        return yuan(self.reward_fen)
+
+    @property
     def region_code(self) -> str:
         return self.region_id
 
@@ -198,6 +211,10 @@ class RewardFund(models.Model):
     def region_code(self) -> str:
         return self.region_id
 
+    @property
+    def balance_yuan(self) -> str:
+        return yuan(self.balance_fen)
+
 
 class FundEntryQuerySet(models.QuerySet):
     def update(self, **kwargs):
@@ -255,3 +272,11 @@ class FundEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("the fund ledger is append-only")
+
+    @property
+    def delta_yuan(self) -> str:
+        return yuan(self.delta_fen)
+
+    @property
+    def balance_yuan(self) -> str:
+        return yuan(self.balance_after_fen)
