@@ -8,6 +8,7 @@ NAV = [
     ("地图", "home", "regions.view"),
     ("人口", "people:resident_list", "people.view"),
     ("走访", "visits:index", "visits.view"),
+    ("政务", "egov:desk", "egov.view"),
     ("积分", "points:index", "points.view"),
     ("审计日志", "core:audit", "audit.view"),
 ]
