@@ -11,6 +11,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 from gridgov.accounts.api import router as auth_router
 from gridgov.accounts.auth import api_auth
 from gridgov.cases.api import router as cases_router
+from gridgov.cases.components.api import router as components_router
+from gridgov.cases.tips.api import router as tips_router
 from gridgov.core.api import router as audit_router
 from gridgov.core.api_errors import error_for_status
 from gridgov.core.errors import ApplicationError
@@ -90,4 +92,6 @@ api.add_router("/people", people_router)
 api.add_router("/visits", visits_router)
 api.add_router("/points", points_router)
 api.add_router("/cases", cases_router)
+api.add_router("/components", components_router)
+api.add_router("/tips", tips_router)
 api.add_router("/egov", egov_router)
