@@ -14,6 +14,8 @@ urlpatterns = [
     path("visits/", include("gridgov.visits.urls")),
     path("points/", include("gridgov.points.urls")),
     path("egov/", include("gridgov.egov.urls")),
+    path("components/", include("gridgov.cases.urls_components")),
+    path("tips/", include("gridgov.cases.urls_tips")),
     path("audit/", include("gridgov.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
