@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from gridgov.accounts.choices import Role
 from gridgov.core import workcal
 from gridgov.core.masking import mask_account, mask_id_number
 
@@ -79,7 +80,9 @@ def event_row(event) -> dict[str, Any]:
         "id": event.pk, "action": event.action, "action_name": str(Action(event.action).label),
         "from_state": event.from_state, "to_state": event.to_state,
         "to_state_name": str(State(event.to_state).label) if event.to_state else "",
-        "actor": event.actor_name, "actor_role": event.actor_role, "note": event.note, "data": event.data,
+        "actor": event.actor_name, "actor_role": event.actor_role,
+        "actor_role_name": str(Role(event.actor_role).label) if event.actor_role in Role.values else "",
+        "note": event.note, "data": event.data,
         "at": event.at,
     }
 

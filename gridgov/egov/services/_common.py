@@ -61,8 +61,8 @@ def moment(at: datetime | None, *, not_before: datetime | None = None) -> dateti
 
 def reason_text(value: Any, what: str, field: str = "reason", *, required: bool = True) -> str:
     text = str(value or "").strip()
-    if not text and not required:
-        return ""
+    if not required and len(text) <= REASON_MAX:
+        return text
     if len(text) < REASON_MIN:
         raise invalid({field: f"请填写{what}（至少 {REASON_MIN} 个字）"}, "reason_required")
     if len(text) > REASON_MAX:
