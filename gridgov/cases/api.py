@@ -66,7 +66,7 @@ def _case(case, now=None) -> dict:
     now = now or timezone.now()
     live = case.state in OPEN_STATES and case.stage_deadline is not None
     return {
-        "id": case.pk, "number": case.number, "state": case.state, "state_label": CaseState(case.state).label,
+        "id": case.pk, "number": case.number, "state": case.state, "state_label": str(CaseState(case.state).label),
         "stage": case.stage, "category": _ref(case.category), "urgency": case.urgency, "source": case.source,
         "region_code": case.region_id, "grid_name": case.region.name, "description": case.description,
         "address": case.address, "lon": case.lon, "lat": case.lat, "lead_department": _ref(case.lead_department),
@@ -89,7 +89,7 @@ def _detail(user, case_id) -> dict:
     phone = case.reporter_phone
     return {
         **_case(case),
-        "urgency_label": Urgency(case.urgency).label, "source_label": Source(case.source).label,
+        "urgency_label": str(Urgency(case.urgency).label), "source_label": str(Source(case.source).label),
         "reporter": _person(case.reporter),
         "reporter_name": case.reporter_name if d.show_contact else (case.reporter_name[:1] + "*" * 2
                                                                    if case.reporter_name else ""),

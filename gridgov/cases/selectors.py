@@ -128,9 +128,12 @@ def case_detail(*, user, case_id) -> CaseDetail:
                   .prefetch_related(Prefetch("attachments", queryset=CaseAttachment.objects.order_by("id")))
                   .order_by("created_at", "id"))
     dispatches = list(case.dispatches.select_related("department").order_by("-is_active", "role", "id"))
+    actions = workflow.allowed_actions(case.state, roles)
+    if not case.category.self_resolvable and "self_resolve" in actions:
+        actions.remove("self_resolve")
     show_contact = bool(roles & {Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD, REPORTER})
     return CaseDetail(
-        case=case, roles=roles, actions=workflow.allowed_actions(case.state, roles), events=events,
+        case=case, roles=roles, actions=actions, events=events,
         dispatches=dispatches, attachments=list(case.attachments.order_by("id")),
         supervisions=list(case.supervisions.select_related("supervisor")),
         evaluations=list(case.evaluations.order_by("id")),
