@@ -34,10 +34,10 @@ def invalid(errors: Mapping[str, str], code: str = "invalid") -> ValidationFaile
     return ValidationFailed(message, extra={"errors": dict(errors)}, code=code)
 
 
-def full_clean(obj, exclude: list[str]) -> None:
+def full_clean(obj, exclude: list[str], *, constraints: bool = True) -> None:
     """`full_clean()` with Django's errors turned into the one error shape (400, field messages)."""
     try:
-        obj.full_clean(exclude=exclude)
+        obj.full_clean(exclude=exclude, validate_constraints=constraints)
     except ValidationError as exc:
         messages = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         raise invalid({k: "；".join(v) for k, v in messages.items()}) from None

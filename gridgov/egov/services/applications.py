@@ -125,8 +125,14 @@ def _missing_required(app: Application, since: datetime | None = None, codes: It
 def _finish(acting_user, app: Application, *, action: str, permission: str, from_state: str, at: datetime,
             fields: list[str], text: str, note: str = "", data: dict | None = None, key: str | None = None,
             changes: dict | None = None) -> Application:
-    full_clean(app, ["agent", "accepted_by", "item", "applicant", "region"])
-    app.save(update_fields=[*fields, "updated_at"])
+    # Field and row rules; the table's constraints (one open application per item, amounts, reasons)
+    # are the database's to enforce on save, one statement instead of a query per constraint.
+    full_clean(app, ["agent", "accepted_by", "item", "applicant", "region"], constraints=False)
+    try:
+        with transaction.atomic():
+            app.save(update_fields=[*fields, "updated_at"])
+    except IntegrityError:
+        raise Conflict("conflict", "该申请的状态已被他人更新，请刷新后重试") from None
     event = record_event(app, action=action, actor=acting_user, permission=permission, from_state=from_state,
                          to_state=app.state, at=at, note=note, data=data, idempotency_key=key)
     notify(app, event, text)
