@@ -153,3 +153,19 @@ def test_a_rescan_drops_matches_that_no_longer_hold(db):
     assert not EligibilityMatch.objects.filter(resident=person, item__code="SB002").exists()
     audit = AuditEntry.objects.filter(action="egov.match.scan", region_code=grid).first()
     assert audit is not None and "attributes" not in json.dumps(audit.changes)
+
+
+def test_the_nightly_command_scans_every_grid_of_a_region(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    grid = f.grid(n=3)
+    person = f.resident(grid, birth=date(1930, 1, 1))
+    out = StringIO()
+    call_command("egov_match", region=f.HUSHAN, date="2026-03-01", stdout=out)
+    assert "完成" in out.getvalue()
+    assert EligibilityMatch.objects.filter(resident=person, item__code=f.OLD_AGE).exists()
+    with pytest.raises(CommandError):
+        call_command("egov_match", region="12ab")
