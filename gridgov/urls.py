@@ -12,6 +12,7 @@ urlpatterns = [
     path("regions/", include("gridgov.regions.urls")),
     path("people/", include("gridgov.people.urls")),
     path("visits/", include("gridgov.visits.urls")),
+    path("cases/", include("gridgov.cases.urls")),
     path("points/", include("gridgov.points.urls")),
     path("egov/", include("gridgov.egov.urls")),
     path("components/", include("gridgov.cases.urls_components")),
