@@ -113,7 +113,7 @@ def test_matching_finds_the_entitled_who_have_not_applied(db):
     former = f.resident(grid, birth=date(1975, 1, 1))
     f.tag(former, "severe_mental_disorder", risk_level=4, ended_on=date(2025, 12, 1))
     scan = _scan(grid)
-    assert scan.residents >= 4 and scan.rules >= 17
+    assert scan.residents >= 4 and scan.rules >= 15
     found = set(EligibilityMatch.objects.filter(region_id=grid, resident__in=[li, calm, elder, former])
                 .values_list("resident__name", "item__code"))
     assert ("李春艳", f.REWARD) in found and (elder.name, f.OLD_AGE) in found
