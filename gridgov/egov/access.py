@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Q
 
 from gridgov.accounts.choices import DEPARTMENT_ROLES, REGION_ROLE_LEVELS
-from gridgov.accounts.policy import PERMISSIONS, can, get_scope, require
+from gridgov.accounts.policy import PERMISSIONS, can, require
 from gridgov.core.errors import NotFound
 
 from .models import Application, ApplicationMaterial, Payment
@@ -90,12 +90,6 @@ def forget(user) -> None:
         del user._egov_scope
 
 
-def user_department_codes(user) -> set[str]:
-    """The department codes whose items `user` handles (their departments and a station's parent)."""
-    _, parts = getattr(user, "_egov_scope", None) or _scope_parts(user)
-    return set().union(*[codes for codes, _ in parts]) if parts else set()
-
-
 def _pk(value: Any) -> int:
     try:
         pk = int(value)
@@ -141,6 +135,3 @@ def access_payment(user, payment_id, *, for_update: bool = False) -> Payment:
         raise NotFound()
     return payment
 
-
-def covers_region(user, code: str) -> bool:
-    return get_scope(user).covers(code)
