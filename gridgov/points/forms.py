@@ -92,7 +92,8 @@ def _year_choices():
 
 
 class RankingForm(forms.Form):
-    region = forms.RegexField(label="区域代码", regex=r"^\d{6}(\d{3}(\d{3}(\d{3})?)?)?$", required=False)
+    region = forms.RegexField(label="区域代码", regex=r"^\d{6}(\d{3}(\d{3}(\d{3})?)?)?$", required=False,
+                              widget=forms.TextInput(attrs={"placeholder": "区域代码（留空为本辖区）"}))
     period = forms.ChoiceField(label="周期", choices=[("month", "月度"), ("year", "年度")], required=False)
     year = forms.TypedChoiceField(label="年份", coerce=int, required=False)
     month = forms.TypedChoiceField(label="月份", coerce=int, required=False,
@@ -105,7 +106,8 @@ class RankingForm(forms.Form):
 
 
 class LedgerFilterForm(forms.Form):
-    region = forms.RegexField(label="区域代码", regex=r"^\d{6}(\d{3}(\d{3}(\d{3})?)?)?$", required=False)
+    region = forms.RegexField(label="区域代码", regex=r"^\d{6}(\d{3}(\d{3}(\d{3})?)?)?$", required=False,
+                              widget=forms.TextInput(attrs={"placeholder": "区域代码（留空为本辖区）"}))
     kind = forms.ChoiceField(label="类型", choices=[("", "全部")] + list(EntryKind.choices), required=False)
     date_from = forms.DateField(label="从", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="至", required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -117,7 +119,8 @@ class LedgerFilterForm(forms.Form):
 
 class ClaimFilterForm(forms.Form):
     status = forms.ChoiceField(label="状态", choices=[("", "全部")] + list(ClaimStatus.choices), required=False)
-    region = forms.RegexField(label="区域代码", regex=r"^\d{6}(\d{3}(\d{3}(\d{3})?)?)?$", required=False)
+    region = forms.RegexField(label="区域代码", regex=r"^\d{6}(\d{3}(\d{3}(\d{3})?)?)?$", required=False,
+                              widget=forms.TextInput(attrs={"placeholder": "区域代码（留空为本辖区）"}))
     awaiting_me = forms.BooleanField(label="只看等我审核", required=False)
 
 
