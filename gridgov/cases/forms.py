@@ -167,16 +167,25 @@ class ReportForm(forms.Form):
 
     self_resolved = False
 
-    def __init__(self, *args, grids=(), desk: bool = False, **kwargs):
+    def __init__(self, *args, grids=None, desk: bool = False, **kwargs):
+        """`grids`: the grids to choose from, or None when there are too many to list (a desk):
+        then the grid code is typed, and the service checks that it exists and is in scope."""
         super().__init__(*args, **kwargs)
         self.desk = desk
         self.fields["category"].choices = category_choices(self_resolvable=self.self_resolved, blank="请选择")
         sources = DESK_SOURCES if desk else FIELD_SOURCES
         self.fields["source"].choices = [(s.value, s.label) for s in sources]
         self.fields["source"].initial = sources[0].value
-        self.fields["grid"].choices = [("", "按定位确定")] + [(g.code, g.name) for g in grids]
-        if len(grids) == 1:
-            self.fields["grid"].initial = grids[0].code
+        if grids is None:
+            self.fields["grid"] = forms.RegexField(
+                label="网格代码", required=False, regex=r"^[0-9]{15}$", max_length=15,
+                widget=forms.TextInput(attrs={"inputmode": "numeric",
+                                              "placeholder": "15 位网格代码，如 420881103201001"}),
+                help_text=self.fields["grid"].help_text, error_messages={"invalid": "网格代码应为 15 位数字"})
+        else:
+            self.fields["grid"].choices = [("", "按定位确定")] + [(g.code, g.name) for g in grids]
+            if len(grids) == 1:
+                self.fields["grid"].initial = grids[0].code
         if not desk:
             del self.fields["reporter_name"], self.fields["reporter_phone"]
 
@@ -217,6 +226,8 @@ class SelfResolveReportForm(ReportForm):
         self.fields["category"].help_text = "只列出可由网格员现场处置的小问题"
         self.fields["source"].choices = [(Source.SELF_RESOLVED.value, Source.SELF_RESOLVED.label)]
         self.fields["source"].initial = Source.SELF_RESOLVED.value
+        self.fields["source"].widget = forms.HiddenInput()
+        del self.fields["urgency"]
 
     def service_kwargs(self) -> dict:
         kwargs = super().service_kwargs()
