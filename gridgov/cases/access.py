@@ -21,6 +21,7 @@ from gridgov.accounts.policy import get_scope, require
 from gridgov.core.errors import NotFound
 
 REPORTER = "reporter"  # a pseudo-role: the user who reported the case
+ALL = ""  # the region prefix of a user who sees the whole (single-county) platform
 
 
 def prefix_q(field: str, prefix: str) -> Q:
@@ -62,6 +63,13 @@ def case_scope(user) -> CaseScope:
         prefixes = {code for _, code in region_roles}
         if Role.SYSADMIN in scope.roles:
             prefixes.update(p for p in scope.region_prefixes if len(p) == 6)
+        if any(len(p) == 6 for p in prefixes):
+            from gridgov.regions.models import Region
+
+            counties = list(Region.objects.filter(level=1).values_list("code", flat=True)[:2])
+            if len(counties) == 1 and counties[0] in prefixes:
+                # The whole platform: no region condition at all, so the planner may use any index.
+                prefixes = {ALL}
         departments: dict[int, tuple[frozenset[str], tuple[str, ...]]] = {}
         if dept_roles:
             jurisdiction: dict[int, set[str]] = {}
@@ -89,6 +97,8 @@ def case_scope_q(user, path: str = "") -> Q:
     scope = case_scope(user)
     q = Q(pk__in=[]) if not path else Q(**{f"{path}pk__in": []})
     for prefix in scope.region_prefixes:
+        if prefix == ALL:
+            return Q()
         q |= prefix_q(f"{path}region_id", prefix)
     if scope.departments:
         from .models import CaseDispatch

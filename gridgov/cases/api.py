@@ -203,14 +203,11 @@ def report_case(request):
 @router.get("", response=CaseListOut, summary="案件列表（案件台）及各状态数量")
 def list_cases(request, filters: Query[CaseFilters], page: Query[PageInput]):
     values = filters.dict()
-    qs = selectors.case_list(user=request.auth, **values)
-    offset = (page.page - 1) * page.page_size
+    total, rows = selectors.case_page(user=request.auth, offset=(page.page - 1) * page.page_size,
+                                      limit=page.page_size, **values)
     now = timezone.now()
-    return {
-        "count": qs.count(),
-        "counts": selectors.case_counts(user=request.auth, **values),
-        "items": [_case(c, now) for c in qs[offset:offset + page.page_size]],
-    }
+    return {"count": total, "counts": selectors.case_counts(user=request.auth, **values),
+            "items": [_case(c, now) for c in rows]}
 
 
 @router.get("/route", response=RoutingOut, summary="按位置和分类给出网格与责任部门建议")

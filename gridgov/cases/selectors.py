@@ -19,7 +19,7 @@ from gridgov.core.errors import NotFound, ValidationFailed
 
 from . import routing, workflow
 from .access import REPORTER, access_case, actor_roles, prefix_q
-from .choices import OPEN_STATES, CaseState
+from .choices import CaseState
 from .models import Case, CaseAttachment, CaseCategory, CaseDispatch, CaseEvent
 
 DUE_CHOICES = ("due_soon", "overdue")
@@ -58,10 +58,12 @@ def filtered(*, user, state=None, category: str | None = None, urgency: str | No
         qs = qs.filter(category_id__in=category_ids(category))
     if urgency:
         qs = qs.filter(urgency=urgency)
+    # Only a state with a running stage has a deadline (final and suspended cases have none), so the
+    # deadline columns alone select open cases, from the (region_code, stage_deadline) index.
     if due == "overdue":
-        qs = qs.filter(state__in=list(OPEN_STATES), stage_deadline__lte=now)
+        qs = qs.filter(stage_deadline__lte=now)
     elif due == "due_soon":
-        qs = qs.filter(state__in=list(OPEN_STATES), stage_due_soon_at__lte=now, stage_deadline__gt=now)
+        qs = qs.filter(stage_deadline__gt=now, stage_due_soon_at__lte=now)
     elif due:
         raise ValidationFailed("due 只能是 due_soon 或 overdue", code="invalid_filter", extra={"field": "due"})
     if escalated is not None:
@@ -92,6 +94,17 @@ def case_list(*, user, **filters):
     """The case desk's list, newest first, with what each row shows joined in (no N+1)."""
     return (filtered(user=user, **filters).select_related("category", "region", "lead_department")
             .order_by("-created_at", "-id"))
+
+
+def case_page(*, user, offset: int = 0, limit: int = 20, **filters) -> tuple[int, list[Case]]:
+    """(total, the page's cases) for the desk. The page is found on ids first — a covering index scan
+    of the filter and sort columns — and only its rows are then read with their joins: sorting
+    30,000 index entries is cheap, fetching 30,000 rows to sort them is not."""
+    qs = filtered(user=user, **filters)
+    total = qs.count()
+    ids = list(qs.order_by("-created_at", "-id").values_list("id", flat=True)[offset:offset + limit])
+    rows = Case.objects.filter(pk__in=ids).select_related("category", "region", "lead_department").in_bulk()
+    return total, [rows[i] for i in ids if i in rows]
 
 
 def case_counts(*, user, **filters) -> dict[str, int]:

@@ -105,16 +105,19 @@ class Case(models.Model):
         ]
         indexes = [
             # The desk: a town's (or grid's) cases in a state, newest first.
+            # The desk. A town's (or grid's) cases: the region range, then state and created_at from the
+            # index itself (counts per state and the page's ids never touch the rows).
             models.Index(fields=["region", "state", "created_at"], name="case_region_state_created_idx"),
+            # One state in a town: equality on state, then the region range.
             models.Index(fields=["state", "region", "created_at"], name="case_state_region_created_idx"),
-            models.Index(fields=["region", "created_at"], name="case_region_created_idx"),
+            # The county-wide desk without filters: newest first straight from the index.
             models.Index(fields=["created_at"], name="case_created_idx"),
-            models.Index(fields=["lead_department", "state", "created_at"], name="case_lead_state_created_idx"),
+            # Due-soon and overdue cases of a town.
+            models.Index(fields=["region", "stage_deadline"], name="case_region_deadline_idx"),
             # Duplicates: same category in the last 24 hours, then a bounding box.
             models.Index(fields=["category", "created_at"], name="case_category_created_idx"),
-            # The sweep and the due/overdue filters.
+            # The overdue sweep over the whole table.
             models.Index(fields=["stage_deadline"], name="case_stage_deadline_idx"),
-            models.Index(fields=["stage_due_soon_at"], name="case_stage_due_soon_idx"),
         ]
 
     def __str__(self) -> str:
