@@ -160,11 +160,13 @@ def test_a_late_desk_escalates_to_the_city(world, clock):
 
 
 def test_the_command_sweeps(world, clock, capsys):
-    _dispatched_on_friday(world, clock)
+    case = _dispatched_on_friday(world, clock)
     call_command("sweep_overdue", at="2026-10-10T11:30:00+08:00")
-    assert "升级 1 件" in capsys.readouterr().out
-    call_command("sweep_overdue", at="2026-10-10T11:30:00")
-    assert "升级 0 件" in capsys.readouterr().out
+    assert "升级" in capsys.readouterr().out
+    case.refresh_from_db()
+    assert case.escalated_to_level == EscalationLevel.TOWN
+    call_command("sweep_overdue", at="2026-10-10T11:30:00")  # naive: local time, the same moment
+    assert "新超期 0 件，升级 0 件" in capsys.readouterr().out
 
 
 def test_a_new_stage_clears_the_flags(world, clock):

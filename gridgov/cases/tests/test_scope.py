@@ -53,8 +53,10 @@ def test_department_sees_only_what_is_dispatched_to_it(world):
     assert case.pk in visible_ids(world.station_staff) and case.pk in visible_ids(world.station_head)
     assert case.pk in visible_ids(world.mzj_staff)  # helper
     assert case.pk not in visible_ids(world.far_station_staff) and case.pk not in visible_ids(world.cgj_staff)
-    status, body = ApiClient(world.station_staff).get("cases")
+    status, body = ApiClient(world.station_staff).get("cases", {"q": case.number})
     assert status == 200 and [c["id"] for c in body["items"]] == [case.pk]
+    assert ApiClient(world.mzj_staff).get("cases", {"q": case.number})[1]["count"] == 1
+    assert ApiClient(world.far_station_staff).get("cases", {"q": case.number})[1]["count"] == 0
     # returned: the department no longer sees it
     services.case_return(acting_user=world.station_staff, case=case, reason="属于民政职责")
     assert case.pk not in visible_ids(world.station_staff) and case.pk not in visible_ids(world.mzj_staff)
