@@ -419,6 +419,11 @@ class VoidForm(ReasonForm):
         self.fields["reason"].widget.attrs["placeholder"] = "如：重复录入、测试数据"
 
 
+class AttachForm(forms.Form):
+    files = MultipleFileField(label="补充照片或文件", required=True, error_messages={"required": "请选择文件"},
+                              help_text="JPEG、PNG、WebP 照片或 PDF、DOCX 文档，每个不超过 10 MB，最多 9 个")
+
+
 # action (workflow.TABLE) → form class. The view passes `suggestion` to DispatchForm only.
 ACTION_FORMS: dict[str, type[forms.Form]] = {
     "accept": NoteForm,

@@ -12,4 +12,5 @@ urlpatterns = [
     path("self-resolve/", views.self_resolve, name="self_resolve"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/act/<slug:action>/", views.act, name="act"),
+    path("<int:pk>/attach/", views.attach, name="attach"),
 ]

@@ -34,12 +34,13 @@ from gridgov.regions.models import Region
 
 from . import selectors, services, workflow
 from .access import REPORTER, case_scope
-from .choices import OPEN_STATES, CaseState, DispatchRole, EvaluatorKind, ExtensionStatus, Stage, Urgency
+from .choices import FINAL_STATES, OPEN_STATES, CaseState, DispatchRole, EvaluatorKind, ExtensionStatus, Stage, Urgency
 from .export import case_export
 from .forms import (
     ACTION_FORMS,
     MULTIPART_ACTIONS,
     OPEN,
+    AttachForm,
     DeskFilterForm,
     DispatchForm,
     ReportForm,
@@ -103,8 +104,8 @@ def page(view):
     return login_required(wrapped)
 
 
-def _page(request, qs, size: int = PAGE_SIZE):
-    page_obj = Paginator(qs, size).get_page(request.GET.get("page"))
+def _page(request, qs, size: int | None = None):
+    page_obj = Paginator(qs, size or PAGE_SIZE).get_page(request.GET.get("page"))
     return page_obj, page_obj.paginator.get_elided_page_range(page_obj.number, on_each_side=2, on_ends=1)
 
 
@@ -301,7 +302,7 @@ def _timeline(events) -> list:
     return events
 
 
-def _render_detail(request, pk, *, bound: ActionForm | None = None, status: int = 200):
+def _render_detail(request, pk, *, bound: ActionForm | None = None, status: int = 200, attach_form=None):
     user = request.user
     d = selectors.case_detail(user=user, case_id=pk)
     case = _live(d.case, timezone.now())
@@ -321,6 +322,9 @@ def _render_detail(request, pk, *, bound: ActionForm | None = None, status: int 
         reporter_name, reporter_phone = case.reporter_name, case.reporter_phone
     else:
         reporter_name, reporter_phone = mask_name(case.reporter_name), mask_phone(case.reporter_phone)
+    mine = set(case_scope(user).department_ids)
+    can_attach = case.state not in FINAL_STATES and bool(
+        d.roles or any(x.is_active and x.department_id in mine for x in d.dispatches))
     photos = [a for a in d.attachments if a.kind == "photo"]
     documents = [a for a in d.attachments if a.kind != "photo"]
     return render(request, "cases/detail.html", {
@@ -335,6 +339,7 @@ def _render_detail(request, pk, *, bound: ActionForm | None = None, status: int 
         "pending_extension": next((x for x in d.extension_requests if x.status == ExtensionStatus.PENDING), None),
         "open_suspension": next((s for s in d.suspensions if s.resumed_at is None), None),
         "stage_label": Stage(case.stage).label if case.stage else "",
+        "can_attach": can_attach, "attach_form": attach_form or AttachForm(),
         **_nav_context(user),
     }, status=status)
 
@@ -410,6 +415,26 @@ def act(request, pk: int, action: str):
     return redirect("cases:inbox" if can(user, "cases.handle") else "cases:desk")
 
 
+@page
+@require_POST
+def attach(request, pk: int):
+    """补充照片/附件 without a transition, by anyone who works the case (the service decides)."""
+    user = request.user
+    selectors.case_detail(user=user, case_id=pk)  # 404 before anything else
+    form = AttachForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            stored = services.case_attach(acting_user=user, case=pk, files=form.cleaned_data["files"])
+        except NotFound:
+            raise
+        except ApplicationError as exc:
+            form.add_error("files", exc.message)
+        else:
+            messages.success(request, f"已上传 {len(stored)} 个附件。")
+            return redirect("cases:detail", pk=pk)
+    return _render_detail(request, pk, attach_form=form, status=400)
+
+
 # --- the department inbox -----------------------------------------------------------------------------
 
 @page
@@ -448,19 +473,19 @@ def inbox(request):
 
 # --- reporting ----------------------------------------------------------------------------------------
 
-def _report_area(user) -> tuple[list[Region], str | None]:
+def _report_area(user) -> tuple[list[Region] | None, str | None]:
     """(grids offered in the form, the node whose map the reporter clicks on)."""
     scope = case_scope(user)
     codes = sorted({code for role, code in scope.region_roles
                     if role in (Role.GRID_WORKER, Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR)})
     if not codes:
-        return [], None
+        return None, None
     grids_q = Region.objects.none()
     for code in codes:
         grids_q |= Region.objects.filter(level=RegionLevel.GRID, code__startswith=code)
     grids = list(grids_q.order_by("code")[:MAX_GRID_CHOICES + 1])
     if len(grids) > MAX_GRID_CHOICES:
-        grids = []
+        grids = None  # too many for a list: the grid code is typed, or the place picked on the map
     return grids, codes[0]
 
 

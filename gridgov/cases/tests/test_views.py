@@ -514,3 +514,23 @@ def test_self_resolve_on_a_reported_case(world):
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.state == CaseState.SELF_RESOLVED
+
+
+def test_more_photos_without_a_transition(world):
+    case = world.case_in(CaseState.DISPATCHED)
+    url = reverse("cases:attach", args=[case.pk])
+    assert browser(world.station_staff).get(detail_url(case)).context["can_attach"]
+    response = browser(world.station_staff).post(url, {"files": [f.upload(), f.upload(f.PDF, "report.pdf")]})
+    assert response.status_code == 302
+    assert CaseAttachment.objects.filter(case=case).count() == 2
+    assert case.events.filter(action="attach").count() == 1
+    refused = browser(world.worker).post(url, {"files": [f.upload(f.EXE, "x.jpg")]})
+    assert refused.status_code == 400 and "附件类型不支持" in refused.content.decode()
+    empty = browser(world.worker).post(url, {})
+    assert empty.status_code == 400 and "请选择文件" in empty.content.decode()
+    assert browser(world.far_town_op).post(url, {"files": [f.upload()]}).status_code == 404
+    closed = world.case_in(CaseState.CLOSED)
+    assert not browser(world.town_op).get(detail_url(closed)).context["can_attach"]
+    response = browser(world.town_op).post(reverse("cases:attach", args=[closed.pk]), {"files": [f.upload()]})
+    assert response.status_code == 400 and "已办结的案件不能再上传附件" in response.content.decode()
+    assert CaseAttachment.objects.filter(case=case).count() == 2 and not closed.attachments.exists()
