@@ -9,7 +9,8 @@ LIKE (see access.prefix_q).
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import CharField, Count, Prefetch, Q, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from gridgov.accounts.choices import Role
@@ -110,7 +111,14 @@ def case_page(*, user, offset: int = 0, limit: int = 20, **filters) -> tuple[int
 def case_counts(*, user, **filters) -> dict[str, int]:
     """Cases per state under the same filters (the desk's tabs), every state present."""
     filters.pop("state", None)
-    rows = filtered(user=user, **filters).order_by().values("state").annotate(n=Count("id"))
+    qs = filtered(user=user, **filters).order_by()
+    if filters.get("due"):
+        # Grouped by an expression, so SQLite reads the due cases from the (region, deadline) index
+        # instead of skip-scanning the state index and fetching every row of the town for its deadline.
+        qs = qs.annotate(s=Concat("state", Value(""), output_field=CharField())).values("s")
+        rows = [{"state": r["s"], "n": r["n"]} for r in qs.annotate(n=Count("id"))]
+    else:
+        rows = qs.values("state").annotate(n=Count("id"))
     counts = dict.fromkeys(CaseState.values, 0)
     for row in rows:
         counts[row["state"]] = row["n"]

@@ -39,11 +39,13 @@ class CaseQuerySet(models.QuerySet):
 
 class Case(models.Model):
     number = models.CharField(_("案件编号"), max_length=20, unique=True)
+    # No single-column indexes on region and category: the composite indexes below lead with them, and
+    # a lone region index tempts SQLite's planner into fetching every row of a town.
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, db_column="region_code",
-                               related_name="+", verbose_name=_("所属网格"))
+                               related_name="+", verbose_name=_("所属网格"), db_index=False)
     source = models.CharField(_("来源"), max_length=16, choices=Source.choices)
     category = models.ForeignKey("cases.CaseCategory", on_delete=models.PROTECT, related_name="cases",
-                                 verbose_name=_("分类"))
+                                 verbose_name=_("分类"), db_index=False)
     urgency = models.CharField(_("紧急程度"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
     description = models.TextField(_("问题描述"))
     address = models.CharField(_("地址"), max_length=200, blank=True)
@@ -108,12 +110,13 @@ class Case(models.Model):
             # The desk. A town's (or grid's) cases: the region range, then state and created_at from the
             # index itself (counts per state and the page's ids never touch the rows).
             models.Index(fields=["region", "state", "created_at"], name="case_region_state_created_idx"),
-            # One state in a town: equality on state, then the region range.
-            models.Index(fields=["state", "region", "created_at"], name="case_state_region_created_idx"),
+            # One state in a town: equality on state, then the region range; with the category inside,
+            # a class filter and the per-state counts are answered from the index too.
+            models.Index(fields=["state", "region", "category", "created_at"], name="case_state_region_cat_idx"),
             # The county-wide desk without filters: newest first straight from the index.
             models.Index(fields=["created_at"], name="case_created_idx"),
             # Due-soon and overdue cases of a town.
-            models.Index(fields=["region", "stage_deadline"], name="case_region_deadline_idx"),
+            models.Index(fields=["region", "stage_deadline", "created_at"], name="case_region_deadline_idx"),
             # Duplicates: same category in the last 24 hours, then a bounding box.
             models.Index(fields=["category", "created_at"], name="case_category_created_idx"),
             # The overdue sweep over the whole table.
