@@ -303,6 +303,9 @@ def seed_small(*, seed: int = DEFAULT_SEED, progress: Callable[[str], None] | No
             message=f"生成演示数据：{COUNTY_NAME} {counts['villages']} 个村、{counts['rural_grids']} 个农村网格、"
                     f"{counts['urban_grids']} 个城区网格、{users} 个演示账号",
         )
+        from . import cases as demo_cases  # some months of cases, and the article's 袁台村 story
+
+        counts |= demo_cases.seed_cases(seed=seed, progress=step)
     return SeedResult(counts=counts, accounts=demo_accounts(), seconds=time.perf_counter() - step.start)
 
 
