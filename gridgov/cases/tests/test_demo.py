@@ -6,10 +6,12 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from gridgov.cases import workflow
 from gridgov.cases.choices import FINAL_STATES, OPEN_STATES, STAGE_OF_STATE, CaseState, Source
 from gridgov.cases.models import Case, CaseDispatch, CaseEvent, Evaluation
+from gridgov.core.models import AuditEntry
 from gridgov.demo import cases as demo
 
 pytestmark = pytest.mark.django_db
@@ -73,10 +75,18 @@ def test_demo_cases_are_consistent_with_the_workflow(settings, tmp_path):
     assert all(c.state in FINAL_STATES | OPEN_STATES | {CaseState.SUSPENDED} for c in made)
 
 
+def test_the_session_seed_holds_the_demo_cases():
+    """seed_demo (run once for the test session) calls demo.cases through demo/seed.py."""
+    assert AuditEntry.objects.filter(action="demo.seed_cases").exists()
+    recent = timezone.now() - timedelta(days=demo.DEFAULT_DAYS + 1)
+    assert Case.objects.filter(created_at__gte=recent).count() > 1000
+    assert demo.story_case() is not None
+
+
 def test_the_article_story(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    case = demo.story_case() or demo.seed_article_story()
-    assert case is not None
+    case = demo.story_case()
+    assert case is not None, "seed_demo should have told the 袁台村 story"
     assert case.region_id.startswith(demo.YUANTAI) and case.category.code == "G0102"
     assert case.source == Source.PATROL and case.state == CaseState.EVALUATED
     assert case.lead_department.code == "GAJ-420881103"
