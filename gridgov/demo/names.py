@@ -88,3 +88,59 @@ def short_town_name(name: str) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+# --- people and places of the population (demo/people.py) ------------------------------------
+
+# The article's residents are placed by the seeding code; nobody else gets their names, so an
+# exact-name search finds them alone.
+ARTICLE_RESIDENTS = frozenset({"李春艳", "王必俊", "吴正宪", "姚宣立", "胡某"})
+
+# Given names that date a person, by birth year: the Faker zh_CN lists are mostly names of the
+# 1980s and 1990s, so the old and the young get names of their own generation half of the time.
+GIVEN_BY_ERA: list[tuple[int, dict[str, list[str]]]] = [
+    (1959, {"male": "建国 国庆 德明 德华 金生 福生 长生 志华 明德 保国 春生 炳坤 清明 正宪 德胜 开明 家富 世昌".split(),
+            "female": "秀英 桂英 秀兰 玉兰 桂兰 凤英 桂芳 玉珍 淑珍 翠兰 春兰 素珍 菊英 金凤 桂香 冬梅".split()}),
+    (1979, {"male": "建军 红兵 卫东 志强 国平 建平 小平 永红 爱国 卫华 建新 文革 向东 立新 新民 国华".split(),
+            "female": "海燕 红霞 丽华 春艳 晓红 红梅 艳红 小红 秀梅 丽萍 春华 玉梅 晓燕 爱华 红英 彩霞".split()}),
+    (1999, {"male": [], "female": []}),  # Faker's own lists
+    (9999, {"male": "子涵 梓轩 浩宇 宇轩 浩然 俊熙 子墨 沐阳 一鸣 皓轩 宇航 博文 嘉豪 梓豪 奕辰 思远".split(),
+            "female": "欣怡 雨桐 梓涵 一诺 思彤 诗涵 梓萱 可馨 语嫣 雨萱 佳怡 子琪 若曦 紫涵 欣然 心怡".split()}),
+]
+
+# Chinese numerals for 村民小组 (一组 … 二十组).
+_NUMERALS = "零一二三四五六七八九十"
+
+
+def numeral(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十 (up to 99)."""
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else _NUMERALS[tens] + "十")
+    return head + (_NUMERALS[ones] if ones else "")
+
+
+# Streets of the city proper (郢中 and 皇庄): plausible names, not a survey.
+URBAN_ROADS = (
+    "莫愁大道 承天大道 王府大道 郢中大道 石城大道 兰台路 阳春大街 元佑大道 迎宾大道 鸣凤路 北湖路 南湖路 "
+    "文峰路 健康路 中山路 皇城路 东桥路 大东门路 利民路 人民路 龙山路 凤山路 民主街 新华街 团结路 "
+    "建设路 光明路 滨江路 汉江大道 皇庄路 金桥路 花园路 丽景路 嘉靖大道 春晖路 楚天路"
+).split()
+
+# Where people who work away from home (外出务工) work.
+WORKPLACES = (
+    "广东东莞", "广东深圳", "广东广州", "广东佛山", "浙江温州", "浙江宁波", "浙江杭州", "江苏苏州",
+    "江苏昆山", "上海", "北京", "福建厦门", "湖北武汉", "湖北宜昌", "湖北襄阳", "天津",
+)
+WORKPLACE_WEIGHTS = (12, 10, 8, 5, 6, 5, 4, 6, 3, 6, 3, 3, 14, 3, 4, 2)
+
+# Where the floating population comes from: (ID region code, registered address prefix).
+ORIGINS = (
+    ("420882", "湖北省荆门市京山市"), ("420822", "湖北省荆门市沙洋县"), ("420802", "湖北省荆门市东宝区"),
+    ("429006", "湖北省天门市"), ("429005", "湖北省潜江市"), ("420684", "湖北省襄阳市宜城市"),
+    ("421381", "湖北省随州市广水市"), ("420624", "湖北省襄阳市南漳县"),
+)
+YUNNAN_ZHENXIONG = ("530627", "云南省昭通市镇雄县")
+
+RURAL_JOBS = ("务农", "务农", "务农", "务农", "养殖", "个体经营", "村内零工", "建筑工", "货运司机", "乡村教师")
+URBAN_JOBS = ("企业职工", "个体工商户", "企业职工", "服务员", "快递员", "教师", "医务人员", "机关事业单位",
+              "网约车司机", "超市营业员", "待业", "灵活就业")

@@ -31,6 +31,7 @@ from gridgov.regions.models import Region
 
 from . import geometry as geo
 from . import names
+from . import people as population
 
 DEFAULT_SEED = 2013  # the year the three-level grid platform was built
 COUNTY_CODE = "420881"
@@ -277,11 +278,15 @@ def existing_data() -> str | None:
     return None
 
 
-def seed_small(*, seed: int = DEFAULT_SEED, progress: Callable[[str], None] | None = None) -> SeedResult:
+def seed_small(
+    *, seed: int = DEFAULT_SEED, progress: Callable[[str], None] | None = None, people: bool = True,
+    people_per_grid: int = population.DEFAULT_PER_GRID, visit_days: int = population.DEFAULT_VISIT_DAYS,
+) -> SeedResult:
     """Writes the small demo into an empty database, all or nothing.
 
-    Raises SeedRefused, before writing anything, when regions, departments or demo accounts
-    already exist.
+    With `people`, every grid also gets households, residents, care tags and `visit_days` days of
+    visits (demo/people.py). Raises SeedRefused, before writing anything, when regions,
+    departments or demo accounts already exist.
     """
     step = Progress(progress)
     with transaction.atomic():
@@ -303,6 +308,9 @@ def seed_small(*, seed: int = DEFAULT_SEED, progress: Callable[[str], None] | No
             message=f"生成演示数据：{COUNTY_NAME} {counts['villages']} 个村、{counts['rural_grids']} 个农村网格、"
                     f"{counts['urban_grids']} 个城区网格、{users} 个演示账号",
         )
+        if people:
+            counts |= population.seed_people(seed=seed, per_grid=people_per_grid, visit_days=visit_days,
+                                             progress=step)
         from . import cases as demo_cases  # some months of cases, and the article's 袁台村 story
 
         counts |= demo_cases.seed_cases(seed=seed, progress=step)

@@ -4,6 +4,7 @@ import unicodedata
 
 from django.core.management.base import BaseCommand, CommandError
 
+from gridgov.demo import people as population
 from gridgov.demo import seed
 
 
@@ -16,12 +17,19 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true",
                             help="数据库已有区划时不生成，只输出演示账号")
         parser.add_argument("--seed", type=int, default=seed.DEFAULT_SEED, help="随机种子（同一种子结果相同）")
+        parser.add_argument("--no-people", action="store_true", help="只生成区划、部门和账号，不生成人口和走访")
+        parser.add_argument("--people-per-grid", type=int, default=population.DEFAULT_PER_GRID, metavar="N",
+                            help=f"每个网格平均约 N 名居民（默认 {population.DEFAULT_PER_GRID}）")
+        parser.add_argument("--visit-days", type=int, default=population.DEFAULT_VISIT_DAYS, metavar="DAYS",
+                            help=f"生成最近 DAYS 天的走访记录（默认 {population.DEFAULT_VISIT_DAYS}，0 为不生成）")
         parser.add_argument("--quiet", action="store_true", help="不输出任何内容")
 
     def handle(self, *args, scale="small", if_empty=False, quiet=False, **options):
         if scale == "city":
             raise CommandError("--scale city 需要人口等模块，尚未实现")
         seed.check_demo_password()
+        if options.get("people_per_grid", 1) < 1 or options.get("visit_days", 0) < 0:
+            raise CommandError("--people-per-grid 至少为 1，--visit-days 不能为负")
         progress = None if quiet else lambda line: self.stderr.write(line)
         reason = seed.existing_data()
         if reason and if_empty:
@@ -30,7 +38,11 @@ class Command(BaseCommand):
             self._report(seed.demo_accounts(), quiet)
             return
         try:
-            result = seed.seed_small(seed=options["seed"], progress=progress)
+            result = seed.seed_small(
+                seed=options["seed"], progress=progress, people=not options.get("no_people", False),
+                people_per_grid=options.get("people_per_grid", population.DEFAULT_PER_GRID),
+                visit_days=options.get("visit_days", population.DEFAULT_VISIT_DAYS),
+            )
         except seed.SeedRefused as exc:
             raise CommandError(
                 f"{exc}，不能重复生成演示数据（未做任何修改）。只查看演示账号请加 --if-empty；"
@@ -41,7 +53,9 @@ class Command(BaseCommand):
             self.stderr.write(
                 f"完成，用时 {result.seconds:.1f} 秒：{c['towns']} 个镇街、{c['villages']} 个村、"
                 f"{c['communities']} 个社区、{c['rural_grids']:,} 个农村网格、{c['urban_grids']} 个城区网格、"
-                f"{c['departments']} 个职能部门、{c['users']:,} 个账号。"
+                f"{c['departments']} 个职能部门、{c['users']:,} 个账号"
+                + (f"；{c['households']:,} 户、{c['residents']:,} 名居民、{c['care_tags']:,} 个关爱对象标签、"
+                   f"{c['visits']:,} 条走访记录。" if "residents" in c else "。")
             )
         self._report(result.accounts, quiet)
 
