@@ -314,6 +314,9 @@ def seed_small(
         from . import cases as demo_cases  # some months of cases, and the article's 袁台村 story
 
         counts |= demo_cases.seed_cases(seed=seed, progress=step)
+        from . import egov as demo_egov  # months of applications; 王必俊 临时救助 and 李春艳 以奖代补
+
+        counts |= demo_egov.seed_egov(seed=seed, progress=step)
     return SeedResult(counts=counts, accounts=demo_accounts(), seconds=time.perf_counter() - step.start)
 
 
