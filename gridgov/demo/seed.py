@@ -317,6 +317,9 @@ def seed_small(
         from . import egov as demo_egov  # months of applications; 王必俊 临时救助 and 李春艳 以奖代补
 
         counts |= demo_egov.seed_egov(seed=seed, progress=step)
+        from . import points as demo_points  # a year of the points scheme, and the 百井村 吴正宪 story
+
+        counts |= demo_points.seed_points(seed=seed, progress=step)
     return SeedResult(counts=counts, accounts=demo_accounts(), seconds=time.perf_counter() - step.start)
 
 
