@@ -186,7 +186,7 @@ def _claim_payload(request) -> tuple[ClaimIn, object]:
 
 
 _CLAIM_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"$ref": "#/components/schemas/ClaimIn"}},
+    "application/json": {"schema": ClaimIn.json_schema()},
     "multipart/form-data": {"schema": {"type": "object", "properties": {
         "subject": {"type": "integer"}, "item": {"type": "string"}, "points": {"type": "integer"},
         "occurred_on": {"type": "string", "format": "date"}, "description": {"type": "string"},

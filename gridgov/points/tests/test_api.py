@@ -186,3 +186,26 @@ def test_public_notice_board(village):
     assert body["top"][0] == {"rank": 1, "name": "吴正宪", "points": 80}
     assert_error(*ApiClient().get("points/notice/123"), 404)
     assert_error(*ApiClient().get(f"points/notice/{village.grid.code}"), 404)
+
+
+def test_the_openapi_document_describes_the_points_api():
+    from gridgov.api import api
+
+    doc = api.get_openapi_schema()
+    paths = [p for p in doc["paths"] if p.startswith("/api/v1/points")]
+    assert "/api/v1/points/claims" in paths and "/api/v1/points/verify/{code}" in paths
+    refs = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                refs.add(node["$ref"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk({p: doc["paths"][p] for p in paths})
+    schemas = doc["components"]["schemas"]
+    assert all(ref.rsplit("/", 1)[-1] in schemas for ref in refs), refs
