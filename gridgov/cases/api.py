@@ -42,6 +42,7 @@ from .schemas import (
     RoutingOut,
     SuperviseIn,
     SuspendIn,
+    SuspensionListOut,
     VerifyIn,
 )
 
@@ -216,6 +217,17 @@ def route(request, query: Query[RouteQuery]):
                                 crs=query.crs)
     return {"grid": _ref(s.grid), "town_code": s.town_code, "department": _ref(s.department), "reason": s.reason,
             "candidates": [_ref(d) for d in s.candidates]}
+
+
+@router.get("/suspensions", response=SuspensionListOut, summary="挂账登记册（默认只列未恢复的）")
+def suspensions(request, page: Query[PageInput], open_only: bool = True):
+    qs = selectors.suspension_register(user=request.auth, open_only=open_only)
+    offset = (page.page - 1) * page.page_size
+    return {"count": qs.count(), "items": [
+        {"id": s.pk, "case": {"id": s.case_id, "number": s.case.number, "state": s.case.state},
+         "from_state": s.from_state, "reason": s.reason, "expected_resume_on": s.expected_resume_on,
+         "suspended_by": _person(s.suspended_by), "suspended_at": s.suspended_at, "resumed_at": s.resumed_at}
+        for s in qs[offset:offset + page.page_size]]}
 
 
 @router.get("/categories", response=list[CategoryOut], summary="案件分类")

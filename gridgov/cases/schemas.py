@@ -162,6 +162,16 @@ class CaseBrief(Schema):
     state: str
 
 
+class SuspensionRowOut(SuspensionOut):
+    case: CaseBrief
+    suspended_by: PersonOut
+
+
+class SuspensionListOut(Schema):
+    count: int
+    items: list[SuspensionRowOut]
+
+
 class CaseDetailOut(CaseOut):
     urgency_label: str
     source_label: str

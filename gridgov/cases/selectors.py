@@ -116,9 +116,9 @@ def case_counts(*, user, **filters) -> dict[str, int]:
         # Grouped by an expression, so SQLite reads the due cases from the (region, deadline) index
         # instead of skip-scanning the state index and fetching every row of the town for its deadline.
         qs = qs.annotate(s=Concat("state", Value(""), output_field=CharField())).values("s")
-        rows = [{"state": r["s"], "n": r["n"]} for r in qs.annotate(n=Count("id"))]
+        rows = [{"state": r["s"], "n": r["n"]} for r in qs.annotate(n=Count("*"))]
     else:
-        rows = qs.values("state").annotate(n=Count("id"))
+        rows = qs.values("state").annotate(n=Count("*"))
     counts = dict.fromkeys(CaseState.values, 0)
     for row in rows:
         counts[row["state"]] = row["n"]

@@ -107,16 +107,21 @@ class Case(models.Model):
         ]
         indexes = [
             # The desk: a town's (or grid's) cases in a state, newest first.
+            # PostgreSQL keeps `id` in the desk indexes (INCLUDE) so the page's ids and the counts are
+            # index-only scans; SQLite's indexes carry the rowid anyway (include is ignored there).
             # The desk. A town's (or grid's) cases: the region range, then state and created_at from the
             # index itself (counts per state and the page's ids never touch the rows).
-            models.Index(fields=["region", "state", "created_at"], name="case_region_state_created_idx"),
+            models.Index(fields=["region", "state", "created_at"], name="case_region_state_created_idx",
+                         include=["id"]),
             # One state in a town: equality on state, then the region range; with the category inside,
             # a class filter and the per-state counts are answered from the index too.
-            models.Index(fields=["state", "region", "category", "created_at"], name="case_state_region_cat_idx"),
+            models.Index(fields=["state", "region", "category", "created_at"], name="case_state_region_cat_idx",
+                         include=["id"]),
             # The county-wide desk without filters: newest first straight from the index.
-            models.Index(fields=["created_at"], name="case_created_idx"),
+            models.Index(fields=["created_at"], name="case_created_idx", include=["id"]),
             # Due-soon and overdue cases of a town.
-            models.Index(fields=["region", "stage_deadline", "created_at"], name="case_region_deadline_idx"),
+            models.Index(fields=["region", "stage_deadline", "created_at"], name="case_region_deadline_idx",
+                         include=["id"]),
             # Duplicates: same category in the last 24 hours, then a bounding box.
             models.Index(fields=["category", "created_at"], name="case_category_created_idx"),
             # The overdue sweep over the whole table.

@@ -207,3 +207,13 @@ def test_openapi_lists_every_transition(world):
                    "evaluate", "extend-request", "extend-decide", "suspend", "resume", "void", "self-resolve",
                    "supervise", "merge"):
         assert f"/api/v1/cases/{{case_id}}/{action}" in paths, action
+
+
+def test_suspension_register(world):
+    case = world.case_in(CaseState.SUSPENDED)
+    status, body = ApiClient(world.town_op).get("cases/suspensions", {"page_size": 200})
+    assert status == 200 and case.pk in [row["case"]["id"] for row in body["items"]]
+    row = next(r for r in body["items"] if r["case"]["id"] == case.pk)
+    assert row["from_state"] == "registered" and row["reason"] == "待资金" and row["resumed_at"] is None
+    assert case.pk not in [r["case"]["id"] for r in ApiClient(world.far_town_op).get("cases/suspensions")[1]["items"]]
+    assert_error(*ApiClient(world.auditor).get("cases/suspensions"), 403)
