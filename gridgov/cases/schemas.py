@@ -22,7 +22,7 @@ class PersonOut(Schema):
 
 class CaseReportIn(Schema):
     category: str = Field(..., max_length=16, description="分类代码（如 E0102 暴露垃圾）或 ID")
-    description: str = Field(..., min_length=1, max_length=2000, description="问题描述")
+    description: str = Field("", max_length=2000, description="问题描述（由走访诉求转入时可省略）")
     lon: float | None = Field(None, description="经度；与 lat 同时提供")
     lat: float | None = None
     crs: Literal["wgs84", "gcj02"] = Field("wgs84", description="坐标系：手机地图 SDK 的坐标为 gcj02")
@@ -36,6 +36,7 @@ class CaseReportIn(Schema):
     client_id: UUID | None = Field(None, description="手机端生成的 UUID，重传时返回已有案件")
     self_resolved: bool = Field(False, description="网格员已现场处置（须附照片）")
     resolution_note: str = Field("", max_length=2000)
+    need: int | None = Field(None, ge=1, description="走访诉求 ID：由走访发现的事件一步转为案件")
 
 
 class CaseFilters(Schema):

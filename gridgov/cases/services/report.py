@@ -97,7 +97,7 @@ def case_report(*, acting_user, category, description: str, lon: float | None = 
                 crs: str = "wgs84", grid: str | None = None, address: str = "", urgency: str | None = None,
                 source: str | None = None, reporter_name: str = "", reporter_phone: str = "",
                 external_ref: str = "", client_id=None, files=None, self_resolved: bool = False,
-                resolution_note: str = "") -> Case:
+                resolution_note: str = "", need: int | None = None) -> Case:
     """Records a new case in state `reported` with its accept-stage clock and timeline event.
 
     Guarantees: the actor may report (cases.report, else 403) in the grid the case lies in (403
@@ -106,6 +106,9 @@ def case_report(*, acting_user, category, description: str, lon: float | None = 
     earlier live case of the same category within 50 m and 24 h is flagged as `duplicate_of`; a
     replay with the same client_id returns the first case (`replayed`). With `self_resolved` the
     grid worker's evidence photo moves it straight to awaiting verification (case_self_resolve).
+    With `need` (a visit's need of kind "case"), the case is taken over from that visit in one step:
+    source `visit`, the need's grid and the visit's position unless others are given, the need's text
+    as description if none is, and the need marked forwarded under the case number (visits.need_forward).
     """
     require(acting_user, "cases.report")
     cid = _client_uuid(client_id)
@@ -114,6 +117,16 @@ def case_report(*, acting_user, category, description: str, lon: float | None = 
         if existing is not None:
             existing.replayed = True
             return existing
+    visit_need = _visit_need(acting_user, need) if need is not None else None
+    if visit_need is not None:
+        source = source or Source.VISIT
+        description = description or visit_need.text
+        external_ref = external_ref or f"visit:{visit_need.visit_id}"
+        if lon in (None, "") and lat in (None, "") and not grid:
+            if visit_need.visit.lon is not None:
+                lon, lat, crs = visit_need.visit.lon, visit_need.visit.lat, "wgs84"
+            else:
+                grid = visit_need.region_id
     cat = resolve_category(category)
     urgency = urgency or cat.default_urgency
     if urgency not in (cat.urgency_levels or []):
@@ -162,12 +175,32 @@ def case_report(*, acting_user, category, description: str, lon: float | None = 
         attachments.store(case=case, upload=upload, ext=ext, uploaded_by=acting_user, event=report_event)
     common.audit(acting_user, case, "report", {"state": ["", case.state], "category": cat.code, "grid": region.code,
                                                "duplicate_of": earlier.pk if earlier else None})
+    if visit_need is not None:
+        from gridgov.visits.services import need_forward
+
+        need_forward(acting_user=acting_user, need=visit_need.pk, forwarded_ref=case.number)
     if self_resolved:
         from .transitions import case_self_resolve
 
         case = case_self_resolve(acting_user=acting_user, case=case.pk, note=resolution_note or description)
     case.replayed = False
     return case
+
+
+def _visit_need(acting_user, need):
+    """The visit's need to take over: visible to the actor, of kind "case", not yet forwarded."""
+    from gridgov.visits.choices import NeedKind, NeedStatus
+    from gridgov.visits.models import Need
+
+    found = (Need.objects.visible_to(acting_user).select_related("visit")
+             .filter(pk=getattr(need, "pk", need)).first())
+    if found is None:
+        raise ValidationFailed("走访诉求不存在或不在您的管辖范围内", code="invalid_need", extra={"field": "need"})
+    if found.kind != NeedKind.CASE:
+        raise ValidationFailed("只有“事件上报”类的走访诉求可以转为案件", code="invalid_need", extra={"field": "need"})
+    if found.status != NeedStatus.RECORDED:
+        raise common.Conflict("need_already_forwarded", f"该诉求已转办（{found.forwarded_ref}）")
+    return found
 
 
 def _check_self_resolvable(category, roles: set[str], checked, existing: int) -> None:

@@ -44,7 +44,8 @@ def test_report_refusals(world):
     assert_error(*client.post("cases", report_body(world.grid2)), 403, "outside_scope")
     assert_error(*client.post("cases", report_body(world.grid, lon=0.0, lat=0.0)), 400, "outside_county")
     assert_error(*client.post("cases", report_body(world.grid, lon=500)), 400, "invalid_position")
-    assert_error(*client.post("cases", {"category": "G0104"}), 422, "invalid_input")
+    assert_error(*client.post("cases", {"category": "G0104"}), 400, "required")  # description
+    assert_error(*client.post("cases", {"description": "x"}), 422, "invalid_input")  # category
     assert_error(*client.post("cases", "not json"), 400)
     assert_error(*ApiClient(world.station_staff).post("cases", report_body(world.grid)), 403)
     assert_error(*ApiClient().post("cases", report_body(world.grid)), 401, "not_authenticated")
