@@ -120,7 +120,7 @@ def test_desk_refuses_bad_filters_in_chinese(world):
     assert response.status_code == 400
     html = response.content.decode()
     assert "区划代码只能是 1-15 位数字" in html and "结束日期不能早于开始日期" in html
-    assert "查询条件有误" in html and not response.context["page"].object_list
+    assert "查询条件有误" in html and not list(response.context["page"].object_list)
 
 
 def test_desk_empty_state_and_pagination(world):
@@ -134,10 +134,13 @@ def test_desk_empty_state_and_pagination(world):
     try:
         first = desk(world.town_op, q="分页测试")
         second = desk(world.town_op, q="分页测试", page=2)
+        beyond = desk(world.town_op, q="分页测试", page=99)
+        garbage = desk(world.town_op, q="分页测试", page="x")
     finally:
         views.PAGE_SIZE = old
     assert first.context["page"].paginator.count == 3 and len(first.context["page"].object_list) == 2
     assert len(second.context["page"].object_list) == 1
+    assert beyond.context["page"].number == 2 and garbage.context["page"].number == 1
     assert 'rel="next"' in first.content.decode()
 
 
