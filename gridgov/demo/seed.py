@@ -32,6 +32,7 @@ from gridgov.regions.models import Region
 from . import geometry as geo
 from . import names
 from . import people as population
+from .reference import ensure_reference_data
 
 DEFAULT_SEED = 2013  # the year the three-level grid platform was built
 COUNTY_CODE = "420881"
@@ -293,6 +294,7 @@ def seed_small(
         reason = existing_data()
         if reason:
             raise SeedRefused(reason)
+        ensure_reference_data()
         plan = plan_regions(seed)
         step(f"区划与网格已生成：{len(plan):,} 个节点（种子 {seed}）")
         _write_regions(plan)
