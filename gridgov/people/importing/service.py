@@ -21,6 +21,7 @@ What it guarantees:
 """
 
 import time
+from array import array
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,7 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.db import IntegrityError, connection, transaction
 from django.db.models import DateTimeField
 from django.utils import timezone
@@ -212,7 +214,8 @@ class _Importer:
 
     def run(self, sheets: list[DataSheet]) -> None:
         threaded = not self.dry_run and not connection.in_atomic_block
-        previous = _tune_connection()
+        # The connection that writes gets the bigger cache (each holds its own: about 64 MB).
+        previous = _tune_connection() if not threaded else {}
         if threaded:
             self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
             self.writer.submit(_tune_connection).result()
@@ -224,7 +227,8 @@ class _Importer:
                     self.pending[2].exception()  # a failed run: let the last write finish first
                 self.writer.submit(_close_connection).result()
                 self.writer.shutdown()
-            _tune_connection(previous)
+            if previous:
+                _tune_connection(previous)
 
     def _run(self, sheets: list[DataSheet]) -> None:
         self.multi_sheet = len(sheets) > 1
@@ -280,24 +284,41 @@ class _Importer:
         A pass over the ID column alone, before anything is written, so that every row of a
         duplicated number is rejected, not only the later ones.
         """
-        first: dict[Any, tuple[int, str, int]] = {}
-        groups: dict[Any, list[tuple[int, str, int]]] = {}
+        hashes, rows, sheet_of = array("q"), array("l"), array("l")
         for sheet, positions in plans:
             column = positions[[c.key for c in cols.COLUMNS].index("id_number")]
             for row, token in sheet.id_tokens(column):
-                key = hash(token)
-                seen = first.get(key)
-                if seen is None:
-                    first[key] = (sheet.index, sheet.name, row)
-                else:
-                    groups.setdefault(key, [seen]).append((sheet.index, sheet.name, row))
-        del first
+                hashes.append(hash(token))
+                rows.append(row)
+                sheet_of.append(sheet.index)
+        if not hashes:
+            return {}
+        # Compact arrays and a sort instead of a dict of a million tuples (about 200 MB).
+        keys = np.frombuffer(hashes, dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        same = ordered[1:] == ordered[:-1]
+        flagged = np.zeros(len(keys), dtype=bool)
+        flagged[1:] |= same
+        flagged[:-1] |= same
+        names = {sheet.index: sheet.name for sheet, _ in plans}
         out: dict[tuple[int, int], list[tuple[str, int]]] = {}
-        for members in groups.values():
-            where = [(name, row) for _, name, row in members]
-            for index, _, row in members:
-                out[(index, row)] = where
+        group: list[int] = []
+        for position in np.flatnonzero(flagged).tolist():
+            if group and ordered[position] != ordered[group[-1]]:
+                self._add_group(out, group, order, rows, sheet_of, names)
+                group = []
+            group.append(position)
+        if group:
+            self._add_group(out, group, order, rows, sheet_of, names)
         return out
+
+    @staticmethod
+    def _add_group(out, group, order, rows, sheet_of, names) -> None:
+        members = sorted((sheet_of[order[p]], rows[order[p]]) for p in group)
+        where = [(names[index], row) for index, row in members]
+        for member in members:
+            out[member] = where
 
     def _location(self, sheet: str, row: int) -> str:
         return f"“{sheet}”第 {row} 行" if self.multi_sheet else f"第 {row} 行"
@@ -443,6 +464,8 @@ class _Importer:
     def _flush(self, batch: list[_Row]) -> None:
         self._finish_pending()
         plan = self._plan(batch)
+        if not self.dry_run:
+            self._prepare(plan)
         if self.dry_run:
             self._commit_dry(plan)
             self._apply(batch, plan)
@@ -462,6 +485,7 @@ class _Importer:
         except IntegrityError:
             # Someone registered the same person or household meanwhile: look again, once.
             plan = self._plan(batch)
+            self._prepare(plan)
             self.writer.submit(self._write_atomic, plan).result()
         self._apply(batch, plan)
 
@@ -470,6 +494,7 @@ class _Importer:
             self._write_atomic(plan)
         except IntegrityError:
             plan = self._plan(batch)
+            self._prepare(plan)
             self._write_atomic(plan)
         return plan
 
@@ -498,6 +523,7 @@ class _Importer:
         addresses = self._existing_addresses({(r.grid, r.road, r.house_number) for r in batch
                                               if r.road or r.house_number})
         plan.households, plan.addresses = households, addresses
+        plan.household_by_id = {h.id: h for h in households.values() if h.id}
         seen: set[str] = set()
         for r in batch:
             e = existing.get(r.id_index)
@@ -575,6 +601,9 @@ class _Importer:
         if relation == RelationToHead.HEAD and household_id and (
                 ("household" in changes) or ("relation_to_head" in changes)):
             plan.clear_heads.append((household_id, pk))
+            old = plan.household_by_id.get(household_id)
+            if old is not None and old.head == pk:
+                old.head = None  # a later row of the batch may now become the head
         plan.touched.append(pk)
         if changes:
             plan.updates.append((pk, changes))
@@ -614,11 +643,13 @@ class _Importer:
     def _existing_addresses(self, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], _Address]:
         out: dict[tuple[str, str, str], _Address] = {}
         ordered = sorted(keys)
-        for chunk in _chunks(ordered):
-            wanted = set(chunk)
+        wanted = set(ordered)
+        grids = sorted({k[0] for k in ordered})
+        # By grid only (a grid has a few hundred addresses): IN lists on all three columns make
+        # the database probe every combination.
+        for chunk in _chunks(grids):
             for pk, grid, road, house in Address.objects.filter(
-                    region_id__in={k[0] for k in chunk}, road__in={k[1] for k in chunk},
-                    house_number__in={k[2] for k in chunk}, building="", unit="", room="",
+                    region_id__in=chunk, building="", unit="", room="",
             ).order_by("id").values_list("id", "region_id", "road", "house_number"):
                 key = (grid, road, house)
                 if key in wanted and key not in out:
@@ -636,6 +667,45 @@ class _Importer:
         for key, addr in plan.addresses.items():
             if addr.new:
                 self.dry_addresses.add(key)
+
+    def _prepare(self, plan: "_Plan") -> None:
+        """The new residents' rows, encrypted, built on the planning thread: the writer then has
+        little but the database's own work to do (which runs without the GIL)."""
+        if not plan.creates:
+            return
+        tpl = self.templates["resident"]
+        blank = tpl.blank(timezone.now())
+        pos = tpl.pos
+        encrypt = crypto.encrypt
+        id_purpose, phone_purpose = tpl.encrypted["id_number"], tpl.encrypted["phone"]
+        adapt_date = connection.ops.adapt_datefield_value
+        (p_region, p_name, p_gender, p_birth, p_id, p_index, p_tail, p_phone, p_phone_index, p_residency,
+         p_relation, p_occupation, p_ethnicity, p_political) = (
+            pos[k] for k in ("region_id", "name", "gender", "birth_date", "id_number", "id_number_index", "id_tail",
+                             "phone", "phone_index", "residency_status", "relation_to_head", "occupation",
+                             "ethnicity", "political_status"))
+        rows = plan.resident_rows = []
+        for r, _hh, _addr in plan.creates:
+            row = blank.copy()
+            row[p_region] = r.grid
+            row[p_name] = r.name
+            row[p_gender] = r.gender
+            row[p_birth] = adapt_date(r.birth_date)
+            row[p_id] = encrypt(r.id_number, id_purpose)
+            row[p_index] = r.id_index
+            row[p_tail] = r.id_tail
+            if r.phone:
+                row[p_phone] = encrypt(r.phone, phone_purpose)
+                row[p_phone_index] = r.phone_index
+            row[p_residency] = r.residency_status
+            row[p_relation] = r.relation
+            if r.occupation:
+                row[p_occupation] = r.occupation
+            if r.ethnicity:
+                row[p_ethnicity] = r.ethnicity
+            if r.political_status:
+                row[p_political] = r.political_status
+            rows.append(row)
 
     def _write(self, plan: "_Plan") -> None:
         now = timezone.now()
@@ -669,42 +739,13 @@ class _Importer:
                 h.id = ids[(h.grid, h.number)]
         if plan.creates:
             tpl = t["resident"]
-            blank = tpl.blank(now)
-            pos = tpl.pos
-            encrypt = crypto.encrypt
-            id_purpose, phone_purpose = tpl.encrypted["id_number"], tpl.encrypted["phone"]
-            adapt_date = connection.ops.adapt_datefield_value
-            (p_region, p_name, p_gender, p_birth, p_id, p_index, p_tail, p_phone, p_phone_index, p_residency,
-             p_household, p_relation, p_address, p_occupation, p_ethnicity, p_political) = (
-                pos[k] for k in ("region_id", "name", "gender", "birth_date", "id_number", "id_number_index", "id_tail",
-                                 "phone", "phone_index", "residency_status", "household_id", "relation_to_head",
-                                 "address_id", "occupation", "ethnicity", "political_status"))
-            rows = []
-            for r, hh, addr in plan.creates:
-                row = blank.copy()
-                row[p_region] = r.grid
-                row[p_name] = r.name
-                row[p_gender] = r.gender
-                row[p_birth] = adapt_date(r.birth_date)
-                row[p_id] = encrypt(r.id_number, id_purpose)
-                row[p_index] = r.id_index
-                row[p_tail] = r.id_tail
-                if r.phone:
-                    row[p_phone] = encrypt(r.phone, phone_purpose)
-                    row[p_phone_index] = r.phone_index
-                row[p_residency] = r.residency_status
+            rows = plan.resident_rows
+            p_household, p_address = tpl.pos["household_id"], tpl.pos["address_id"]
+            for row, (_r, hh, addr) in zip(rows, plan.creates, strict=True):
                 if hh is not None:
                     row[p_household] = hh.id
-                row[p_relation] = r.relation
                 if addr is not None:
                     row[p_address] = addr.id
-                if r.occupation:
-                    row[p_occupation] = r.occupation
-                if r.ethnicity:
-                    row[p_ethnicity] = r.ethnicity
-                if r.political_status:
-                    row[p_political] = r.political_status
-                rows.append(row)
             ids = tpl.insert(rows)
             for r, _hh, _addr in plan.creates:
                 r.pk = ids[(r.id_index,)]
@@ -745,6 +786,7 @@ class _Importer:
         head_col = qn(Household._meta.get_field("head").column)
         addr_col = qn(Household._meta.get_field("address").column)
         upd_col = qn("updated_at")
+        now = connection.ops.adapt_datetimefield_value(now)
         clears = [(now, household_id, pk) for household_id, pk in plan.clear_heads]
         sets = []
         for hh in plan.households.values():
@@ -765,9 +807,11 @@ class _Importer:
 
 
 # SQLite only, on the import's connections: a page cache big enough for the hot part of the
-# indexes, and WAL checkpoints every 40 MB instead of 4 MB (each batch dirties thousands of
-# index pages spread over the resident table's ten indexes). Restored when the run ends.
-SQLITE_PRAGMAS = {"cache_size": -65536, "wal_autocheckpoint": 10000}
+# indexes, and WAL checkpoints every 200 MB instead of 4 MB. Each batch dirties thousands of
+# index pages spread over the resident table's ten indexes; every checkpoint copies them into
+# the database and waits for the disk (fsync), so fewer checkpoints mean fewer waits and pages
+# written once for several batches. Restored when the run ends.
+SQLITE_PRAGMAS = {"cache_size": -65536, "wal_autocheckpoint": 50000}
 
 
 def _tune_connection(values: dict[str, int] | None = None) -> dict[str, int]:
@@ -841,6 +885,8 @@ class _Plan:
     addresses: dict = field(default_factory=dict)
     clear_heads: list = field(default_factory=list)
     moves: dict = field(default_factory=dict)
+    household_by_id: dict = field(default_factory=dict)
+    resident_rows: list = field(default_factory=list)
     touched: list = field(default_factory=list)
 
 

@@ -326,6 +326,23 @@ def test_a_household_has_one_head(place, tmp_path):
     assert (again.counts.unchanged, again.counts.rejected, again.counts.updated) == (1, 1, 0)
 
 
+def test_the_head_can_hand_over_within_one_file(place, tmp_path):
+    grid = place["grid"]
+    old_head = person(grid, household_number="T1", relation_to_head="户主", name="蒋一")
+    residents_import(acting_user=place["town"], path=write_book(tmp_path / "t1.xlsx", [old_head]))
+    household = Household.objects.get(region_id=grid, number="T1")
+    assert household.head_id == by_id(old_head["id_number"]).pk
+
+    rows = [{**old_head, "relation_to_head": "父母"},
+            person(grid, household_number="T1", relation_to_head="户主", name="蒋二")]
+    result = residents_import(acting_user=place["town"], path=write_book(tmp_path / "t2.xlsx", rows))
+    assert (result.counts.updated, result.counts.created, result.counts.rejected) == (1, 1, 0)
+    household.refresh_from_db()
+    assert household.head_id == by_id(rows[1]["id_number"]).pk
+    again = residents_import(acting_user=place["town"], path=write_book(tmp_path / "t3.xlsx", rows))
+    assert (again.counts.unchanged, again.counts.updated, again.counts.households_updated) == (2, 0, 0)
+
+
 def test_a_second_sheet_continues_the_first_and_duplicates_name_both_sheets(place, tmp_path):
     grid = place["grid"]
     dup = new_id()
@@ -537,3 +554,40 @@ def test_a_failed_job_says_why(place, tmp_path, media):
     job = run_job(junk_job.pk)
     assert job.status == ImportJobStatus.FAILED and "无法读取" in job.message
     assert not (media / "imports" / "j.xlsx").exists()
+
+
+# --- the writer thread -------------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_writer_thread_writes_while_the_next_batch_is_checked(tmp_path, monkeypatch):
+    # Transactional tests may find the demo flushed by an earlier one: make the few regions needed.
+    county, _ = Region.objects.get_or_create(code="420881", defaults={"name": "钟祥市", "kind": "county", "level": 1})
+    town, _ = Region.objects.get_or_create(code=HUJI, defaults={"name": "胡集镇", "kind": "town", "level": 2,
+                                                                  "parent": county})
+    village, _ = Region.objects.get_or_create(code=HUJI + "201", defaults={"name": "湖山村", "kind": "village",
+                                                                           "level": 3, "parent": town})
+    grid, _ = Region.objects.get_or_create(code=village.code + "001", defaults={"name": "湖山村第1网格", "kind": "grid",
+                                                                                "level": 4, "parent": village})
+    from gridgov.people.importing import service
+
+    threads = set()
+    original = service._Importer._write_atomic
+
+    def spy(self, plan):
+        import threading
+
+        threads.add(threading.current_thread().name)
+        return original(self, plan)
+
+    monkeypatch.setattr(service._Importer, "_write_atomic", spy)
+    rows = [person(grid.code, household_number=f"W{n // 3}", relation_to_head="户主" if n % 3 == 0 else "子女",
+                   name="沈" + "一二三四五六七八九十"[n]) for n in range(10)]
+    rows.append(person(grid.code, name=""))
+    path = write_book(tmp_path / "w.xlsx", rows)
+    first = residents_import(acting_user=None, path=path, batch_size=3)
+    assert threads and all(name.startswith("import-writer") for name in threads)
+    assert (first.counts.created, first.counts.rejected, first.counts.households_created) == (10, 1, 4)
+    heads = Household.objects.filter(region_id=grid.code, number__startswith="W").values_list("number", "head__name")
+    assert dict(heads) == {"W0": "沈一", "W1": "沈四", "W2": "沈七", "W3": "沈十"}
+    again = residents_import(acting_user=None, path=path, batch_size=3)
+    assert (again.counts.unchanged, again.counts.created, again.counts.updated) == (10, 0, 0)
