@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 
 from gridgov.accounts.choices import Role
@@ -118,9 +118,12 @@ def transition(acting_user, case: Case, row: workflow.Row, roles: set[str], *, a
 
 
 def next_number(day) -> str:
-    """YYYYMMDD + a 5-digit daily serial. The UPDATE locks the day's counter row until commit, so
-    concurrent reports on PostgreSQL queue here instead of taking the same number."""
-    CaseCounter.objects.bulk_create([CaseCounter(day=day, last=0)], ignore_conflicts=True)
-    CaseCounter.objects.filter(day=day).update(last=F("last") + 1)
-    last = CaseCounter.objects.filter(day=day).values_list("last", flat=True).get()
+    """YYYYMMDD + a 5-digit daily serial, in one UPSERT … RETURNING (SQLite ≥ 3.35 and PostgreSQL).
+    The upsert locks the day's counter row until commit, so concurrent reports queue here instead of
+    taking the same number."""
+    table = connection.ops.quote_name(CaseCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (day, last) VALUES (%s, 1) ON CONFLICT (day) "
+                       f"DO UPDATE SET last = {table}.last + 1 RETURNING last", [day])
+        last = cursor.fetchone()[0]
     return f"{day:%Y%m%d}{last:05d}"
