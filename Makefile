@@ -32,13 +32,15 @@ demo: install
 test: install-test browser-deps
 	$(BIN)/pytest
 
-## Debian's chromium and CJK fonts for the browser tests (needs root and apt; skipped where
-## unavailable, and then the browser tests skip themselves — except in CI, where they must run).
+## Debian's chromium and CJK fonts for the browser tests, nginx with the RTMP module and ffmpeg for
+## the video tests (needs root and apt; skipped where unavailable, and then those tests skip
+## themselves — except in CI, where they must run).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk nginx libnginx-mod-rtmp ffmpeg
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v ffmpeg && test -e /usr/lib/nginx/modules/ngx_rtmp_module.so; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
-	  else echo "chromium not installed: browser tests will be skipped"; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	  else echo "chromium/nginx/ffmpeg not installed: browser and video tests will be skipped"; fi; }
 
 lint: install-test
 	$(BIN)/ruff check .

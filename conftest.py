@@ -17,9 +17,12 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup, django_db_blocker, request):
+    # With --reuse-db (a developer's quick reruns, SQLITE_TEST_NAME set to a file) a database that
+    # still holds the demo is kept as it is; a flushed one is seeded again.
+    reuse = request.config.getoption("reuse_db", False)
     with django_db_blocker.unblock():
-        call_command("seed_demo", scale="small", quiet=True)
+        call_command("seed_demo", scale="small", quiet=True, if_empty=reuse)
 
 
 @pytest.fixture(autouse=True)

@@ -15,12 +15,18 @@ from gridgov.cases.components.api import router as components_router
 from gridgov.cases.tips.api import router as tips_router
 from gridgov.core.api import router as audit_router
 from gridgov.core.api_errors import error_for_status
+from gridgov.dashboard.api import router as dashboard_router
 from gridgov.core.errors import ApplicationError
 from gridgov.core.validation_messages import chinese_message
 from gridgov.egov.api import router as egov_router
+from gridgov.intake.api import router as intake_router
+from gridgov.mobile.api import router as mobile_router
+from gridgov.notices.api import router as notices_router
 from gridgov.people.api import router as people_router
 from gridgov.points.api import router as points_router
 from gridgov.regions.api import router as regions_router
+from gridgov.selfservice.api import router as selfservice_router
+from gridgov.video.api import router as video_router
 from gridgov.visits.api import router as visits_router
 
 log = logging.getLogger("gridgov.api")
@@ -95,3 +101,9 @@ api.add_router("/cases", cases_router)
 api.add_router("/components", components_router)
 api.add_router("/tips", tips_router)
 api.add_router("/egov", egov_router)
+api.add_router("/video", video_router)
+api.add_router("/notices", notices_router)
+api.add_router("/intake", intake_router)
+api.add_router("/dashboard", dashboard_router)
+api.add_router("/mobile", mobile_router)
+api.add_router("/my", selfservice_router)

@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "gridgov.intake",
     "gridgov.dashboard",
     "gridgov.mobile",
+    "gridgov.open311",
+    "gridgov.selfservice",
     "gridgov.demo",
 ]
 

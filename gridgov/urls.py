@@ -18,5 +18,12 @@ urlpatterns = [
     path("components/", include("gridgov.cases.urls_components")),
     path("tips/", include("gridgov.cases.urls_tips")),
     path("audit/", include("gridgov.core.urls")),
+    path("video/", include("gridgov.video.urls")),
+    path("notices/", include("gridgov.notices.urls")),
+    path("intake/", include("gridgov.intake.urls")),
+    path("dashboard/", include("gridgov.dashboard.urls")),
+    path("m/", include("gridgov.mobile.urls")),
+    path("my/", include("gridgov.selfservice.urls")),
+    path("open311/v2/", include("gridgov.open311.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

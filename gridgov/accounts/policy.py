@@ -131,6 +131,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "points.export": frozenset({Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
     "points.scheme.manage": frozenset({Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
     "audit.view": frozenset({Role.AUDITOR, Role.SYSADMIN}),
+    # --- video, notices, intake, dashboard: first entries; each module's owner refines its own ---
+    "video.view": frozenset(
+        {Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD, Role.SYSADMIN}
+    ),
+    "notices.view": frozenset(
+        {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR,
+         Role.DEPT_STAFF, Role.DEPT_HEAD}
+    ),
+    "intake.hotline": frozenset({Role.CITY_OPERATOR, Role.TOWN_OPERATOR}),
+    "dashboard.view": frozenset(
+        {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR,
+         Role.DEPT_STAFF, Role.DEPT_HEAD}
+    ),
     "accounts.manage": frozenset({Role.SYSADMIN}),
 }
 

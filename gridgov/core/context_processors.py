@@ -13,6 +13,10 @@ NAV = [
     ("助警", "tips:index", "tips.view"),
     ("政务", "egov:desk", "egov.view"),
     ("积分", "points:index", "points.view"),
+    ("视频", "video:index", "video.view"),
+    ("通知", "notices:inbox", "notices.view"),
+    ("来电登记", "intake:hotline", "intake.hotline"),
+    ("驾驶舱", "dashboard:index", "dashboard.view"),
     ("审计日志", "core:audit", "audit.view"),
 ]
 
