@@ -15,9 +15,9 @@ from gridgov.cases.components.api import router as components_router
 from gridgov.cases.tips.api import router as tips_router
 from gridgov.core.api import router as audit_router
 from gridgov.core.api_errors import error_for_status
-from gridgov.dashboard.api import router as dashboard_router
 from gridgov.core.errors import ApplicationError
 from gridgov.core.validation_messages import chinese_message
+from gridgov.dashboard.api import router as dashboard_router
 from gridgov.egov.api import router as egov_router
 from gridgov.intake.api import router as intake_router
 from gridgov.mobile.api import router as mobile_router
