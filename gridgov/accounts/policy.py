@@ -145,6 +145,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
          Role.DEPT_STAFF, Role.DEPT_HEAD}
     ),
     "accounts.manage": frozenset({Role.SYSADMIN}),
+    # mobile: the grid worker's phone app pulls their own grid and pushes what they recorded offline
+    "mobile.sync": frozenset({Role.GRID_WORKER}),
 }
 
 
