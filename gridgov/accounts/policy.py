@@ -139,6 +139,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR,
          Role.DEPT_STAFF, Role.DEPT_HEAD}
     ),
+    # 上情下达: authors at every level send inside their own scope; rates are for those who supervise.
+    "notices.send": frozenset(
+        {Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_HEAD}
+    ),
+    "notices.stats": frozenset(
+        {Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_HEAD}
+    ),
+    # 下情上报: grid workers write; the village and the town read their desk and handle what comes up.
+    "reports.send": frozenset({Role.GRID_WORKER}),
+    "reports.view": frozenset(
+        {Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR}
+    ),
+    "reports.handle": frozenset({Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
     "intake.hotline": frozenset({Role.CITY_OPERATOR, Role.TOWN_OPERATOR}),
     "dashboard.view": frozenset(
         {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR,
