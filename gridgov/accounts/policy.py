@@ -132,9 +132,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "points.scheme.manage": frozenset({Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
     "audit.view": frozenset({Role.AUDITOR, Role.SYSADMIN}),
     # --- video, notices, intake, dashboard: first entries; each module's owner refines its own ---
+    # video (雪亮工程). video.view reads the registry and map (never a stream source); watching needs
+    # video.watch *and* an access grant that holds now (video/access.py); grid workers never watch.
+    # Grants are the city centre's; the view log is an access log, so the auditor reads it too.
     "video.view": frozenset(
-        {Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD, Role.SYSADMIN}
+        {Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD, Role.SYSADMIN}
     ),
+    "video.watch": frozenset({Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD}),
+    "video.manage": frozenset({Role.CITY_OPERATOR, Role.SYSADMIN}),
+    "video.maintain": frozenset({Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.SYSADMIN}),
+    "video.grant": frozenset({Role.CITY_OPERATOR, Role.SYSADMIN}),
+    "video.log.view": frozenset({Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.AUDITOR, Role.SYSADMIN}),
+    "video.review": frozenset({Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD}),
+    "video.export": frozenset({Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.SYSADMIN}),
     "notices.view": frozenset(
         {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR,
          Role.DEPT_STAFF, Role.DEPT_HEAD}
