@@ -214,6 +214,19 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
 
+# --- intake (docs/intake.md): SMS gateway, WeChat official account, hotline --------------------
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")  # "log", "http" or a dotted path
+SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")
+SMS_HTTP_ACCESS_KEY = os.environ.get("SMS_HTTP_ACCESS_KEY", "")
+SMS_HTTP_SECRET = os.environ.get("SMS_HTTP_SECRET", "")
+SMS_HTTP_SIGN_NAME = os.environ.get("SMS_HTTP_SIGN_NAME", "钟祥网格")
+SMS_HTTP_TIMEOUT = float(os.environ.get("SMS_HTTP_TIMEOUT", "5"))
+SMS_INBOUND_SECRET = os.environ.get("SMS_INBOUND_SECRET", "")  # empty: the inbound webhook answers 503
+SMS_INBOUND_WINDOW = int(os.environ.get("SMS_INBOUND_WINDOW", "300"))
+WECHAT_TOKEN = os.environ.get("WECHAT_TOKEN", "")  # empty: the callback answers 503
+WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")
+WECHAT_ENCODING_AES_KEY = os.environ.get("WECHAT_ENCODING_AES_KEY", "")  # set: safe mode
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
