@@ -57,6 +57,10 @@ FIELD_ENCRYPTION_KEYS = _key_map(
 FIELD_ENCRYPTION_KEY_ID = os.environ.get("FIELD_ENCRYPTION_KEY_ID") or next(iter(FIELD_ENCRYPTION_KEYS))
 FIELD_ENCRYPTION_ALGORITHM = os.environ.get("FIELD_ENCRYPTION_ALGORITHM", "aes-256-gcm")
 FIELD_BLIND_INDEX_KEY = os.environ.get("FIELD_BLIND_INDEX_KEY") or _secret_file("blind_index_key", _new_key)
+# HMAC key of the audit log's hash chain (gridgov/core/security/chain.py); kept out of the database.
+AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY") or _secret_file("audit_chain_key", _new_key)
+# Audit rows are kept at least this long (MLPS level 3: six months); audit_retention refuses less.
+AUDIT_MIN_KEEP_DAYS = 183
 DEBUG = _flag("DEBUG")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]

@@ -4,10 +4,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 
 from . import request_context
 from .models import AuditEntry, AuditOutcome
+from .security import chain
 
 
 def _jsonable(value: Any) -> Any:
@@ -57,7 +58,7 @@ def audit_record(
         object_id = object_id or str(obj.pk)
         region_code = region_code or getattr(obj, "region_code", "") or ""
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         actor=actor if is_user else None,
         actor_username=(actor.get_username() if is_user else username)[:150],
         ip=info.ip,
@@ -66,7 +67,12 @@ def audit_record(
         object_type=object_type,
         object_id=str(object_id)[:64],
         region_code=region_code[:15],
-        changes={k: _jsonable(v) for k, v in (changes or {}).items()},
+        changes=chain.normalise_changes({k: _jsonable(v) for k, v in (changes or {}).items()}),
         outcome=outcome,
         message=message[:500],
     )
+    # Appending locks the chain head until the caller's transaction ends: audit writers queue
+    # rather than fork the chain.
+    with transaction.atomic():
+        chain.append(entry)
+    return entry

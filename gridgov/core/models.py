@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,9 +10,15 @@ class AuditOutcome(models.TextChoices):
 
 
 class AuditEntry(models.Model):
-    """One row per write or security event. Append-only: rows are never updated or deleted here."""
+    """One row per write or security event. Append-only: rows are never updated or deleted here.
 
-    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    Rows form a hash chain (gridgov/core/security/chain.py): `seq` counts without gaps,
+    `prev_hash` is the previous row's `entry_hash`, and `entry_hash` is an HMAC over this row's
+    content and `prev_hash`, so an edited, deleted or inserted row breaks the chain.
+    """
+
+    # Set before the hash is computed (not auto_now_add, which would overwrite it on insert).
+    created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         verbose_name=_("操作人"),
@@ -26,6 +33,9 @@ class AuditEntry(models.Model):
     changes = models.JSONField(_("变更内容"), default=dict, blank=True)
     outcome = models.CharField(_("结果"), max_length=16, choices=AuditOutcome.choices, default=AuditOutcome.SUCCESS)
     message = models.CharField(_("说明"), max_length=500, blank=True)
+    seq = models.BigIntegerField(_("序号"), null=True, blank=True, unique=True)
+    prev_hash = models.CharField(_("前一条摘要"), max_length=64, blank=True)
+    entry_hash = models.CharField(_("本条摘要"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("审计日志")
@@ -46,3 +56,25 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("audit entries are append-only")
+
+
+class AuditChainHead(models.Model):
+    """The single lock row of the audit chain (pk=1).
+
+    Writers lock it with SELECT … FOR UPDATE, so concurrent transactions append one after the
+    other and cannot fork the chain. It also remembers the tail (so a deleted last row is
+    noticed) and the anchor left by retention (the hash the first kept row links to).
+    """
+
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True)
+    anchor_seq = models.BigIntegerField(default=0)
+    anchor_hash = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("审计链头")
+        verbose_name_plural = _("审计链头")
+
+    def __str__(self) -> str:
+        return f"audit chain head #{self.last_seq}"
