@@ -50,3 +50,10 @@ def worker(grid):
 @pytest.fixture
 def deadline():
     return timezone.now() + timedelta(days=3)
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    # attachment and photo files of a test stay in its own directory
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
