@@ -167,6 +167,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR,
          Role.DEPT_STAFF, Role.DEPT_HEAD}
     ),
+    # Files of dashboard tables leave the platform: the offices that report upwards, not the field roles.
+    "dashboard.export": frozenset(
+        {Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD}
+    ),
     "accounts.manage": frozenset({Role.SYSADMIN}),
     # mobile: the grid worker's phone app pulls their own grid and pushes what they recorded offline
     "mobile.sync": frozenset({Role.GRID_WORKER}),
