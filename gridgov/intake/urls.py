@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import webhooks
 
 app_name = "intake"
-urlpatterns: list = []
+urlpatterns = [
+    path("sms/inbound", webhooks.sms_inbound, name="sms-inbound"),
+]
