@@ -152,6 +152,18 @@ def resolve_recipients(region: Region, roles: list[str], departments: list[Depar
     return list(rows.values())
 
 
+def notice_preview(*, acting_user, region, roles=(), departments=()) -> dict:
+    """How many accounts a scope would reach, per role, before sending (same checks as notice_send)."""
+    require(acting_user, "notices.send")
+    target = _target_region(acting_user, region)
+    rows = resolve_recipients(target, _target_roles(roles), _target_departments(acting_user, departments),
+                              exclude_user_id=acting_user.pk)
+    by_role: dict[str, int] = {}
+    for _u, role, _c, _d in rows:
+        by_role[role] = by_role.get(role, 0) + 1
+    return {"recipients": len(rows), "by_role": by_role}
+
+
 def _author_unit(acting_user) -> str:
     a = (Assignment.objects.filter(user=acting_user, is_active=True).select_related("region", "department")
          .order_by("id").first())
@@ -506,7 +518,7 @@ def report_to_case(*, acting_user, report, category, urgency: str | None = None,
         case = case_report(acting_user=acting_user, category=category,
                            description=(description or found.text)[:2000],
                            lon=found.lon, lat=found.lat, grid=found.region_id, source=Source.GRID_WORKER,
-                           external_ref=f"report:{found.pk}", files=files)
+                           urgency=urgency or None, external_ref=f"report:{found.pk}", files=files)
     finally:
         if found.photo:
             found.photo.close()
