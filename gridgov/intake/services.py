@@ -174,7 +174,9 @@ def receive(report: Report) -> tuple[InboundMessage, bool]:
 
 
 def _receive(report: Report, text: str) -> InboundMessage:
-    intent, body = (report.intent, text) if report.intent else parse_intent(text)
+    parsed, stripped = parse_intent(text)
+    intent = report.intent or parsed
+    body = stripped if parsed == intent else text
     msg = InboundMessage.objects.create(
         channel=report.channel, external_id=report.external_id, sender=report.sender,
         sender_index=sender_index(report.channel, report.sender), sender_name=report.sender_name[:50],
