@@ -188,7 +188,7 @@ def receipts(request, notice_id: int, filters: Query[ReceiptFilters]):
                            p.recipient_dict)
 
 
-@router.get("/{int:notice_id}/stats.xlsx", summary="导出签收统计与未签收名单（Excel）")
+@router.get("/{int:notice_id}/stats.xlsx", url_name="stats_export", summary="导出签收统计与未签收名单（Excel）")
 def stats_export(request, notice_id: int, query: Query[StatsQuery]):
     notice = access_notice(request.auth, notice_id)
     data = selectors.notice_stats(request.auth, notice, query.region)
