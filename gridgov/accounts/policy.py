@@ -162,7 +162,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR}
     ),
     "reports.handle": frozenset({Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
+    # intake (渠道接入): the 12345 desk of the city and the towns takes calls; the same desks read and
+    # export what came in by SMS, WeChat and phone in their area (docs/intake.md).
     "intake.hotline": frozenset({Role.CITY_OPERATOR, Role.TOWN_OPERATOR}),
+    "intake.view": frozenset({Role.CITY_OPERATOR, Role.TOWN_OPERATOR}),
+    "intake.export": frozenset({Role.CITY_OPERATOR, Role.TOWN_OPERATOR}),
     "dashboard.view": frozenset(
         {Role.GRID_WORKER, Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR,
          Role.DEPT_STAFF, Role.DEPT_HEAD}
