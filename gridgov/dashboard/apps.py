@@ -6,3 +6,8 @@ class DashboardConfig(AppConfig):
     label = "dashboard"
     verbose_name = "驾驶舱"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import hooks
+
+        hooks.connect()

@@ -1,0 +1,139 @@
+"""Keeping the rollups current as the modules write (docs/dashboard.md#incremental).
+
+A `post_save`/`post_delete` receiver on each source model notes which grid and which days a row
+touches; a `transaction.on_commit` callback then refreshes exactly those grid
+days (rollups.refresh) and the grid's snapshot. Nothing runs inside the writer's transaction, so a
+rolled-back write leaves no trace and a failing refresh never undoes a case or a payment: it is
+logged, and the periodic `rebuild_rollups --days 2` repairs it.
+"""
+
+import logging
+import threading
+from datetime import date, datetime
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+_state = threading.local()
+
+
+def _pending() -> dict:
+    if not hasattr(_state, "pending"):
+        _state.pending = {"days": {}, "snapshot": set()}
+    return _state.pending
+
+
+def _as_day(value) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return timezone.localdate(value) if timezone.is_aware(value) else value.date()
+    return value
+
+
+def mark(grid: str | None, *values, snapshot: bool = False) -> None:
+    """Note that `grid` changed on the days of `values` (dates or datetimes; None ignored)."""
+    if not grid:
+        return
+    pending = _pending()
+    days = {d for d in map(_as_day, values) if d is not None}
+    days.add(timezone.localdate())
+    pending["days"].setdefault(grid, set()).update(days)
+    if snapshot:
+        pending["snapshot"].add(grid)
+    # One callback per write; the first to run takes everything pending and the rest find nothing.
+    # Marks left by a rolled-back transaction are flushed with the next commit: a refresh recomputes
+    # from the tables, so an extra one is harmless.
+    transaction.on_commit(flush)
+
+
+def flush() -> None:
+    from . import rollups
+
+    pending = _pending()
+    work, snap = pending["days"], pending["snapshot"]
+    if not work and not snap:
+        return
+    _state.pending = {"days": {}, "snapshot": set()}
+    try:
+        by_days: dict[frozenset, set[str]] = {}
+        for grid, days in work.items():
+            by_days.setdefault(frozenset(days), set()).add(grid)
+        for days, grids in by_days.items():
+            rollups.refresh(grids, days)
+        if snap:
+            rollups.refresh_snapshots(snap)
+    except Exception:  # the write has committed; the periodic rebuild repairs the rollups
+        logger.exception("dashboard rollup refresh failed for %s", sorted(work))
+
+
+def _case_region(case_id) -> str | None:
+    from gridgov.cases.models import Case
+
+    return Case.objects.filter(pk=case_id).values_list("region_id", flat=True).first()
+
+
+def _on_case(instance, **kwargs):
+    mark(instance.region_id, instance.created_at, instance.closed_at, snapshot=True)
+
+
+def _on_case_event(instance, **kwargs):
+    if instance.to_state == "registered":
+        mark(_case_region(instance.case_id), instance.created_at)
+
+
+def _on_dispatch(instance, **kwargs):
+    mark(_case_region(instance.case_id), instance.dispatched_at, instance.ended_at)
+
+
+def _on_evaluation(instance, **kwargs):
+    mark(_case_region(instance.case_id), instance.created_at)
+
+
+def _on_visit(instance, **kwargs):
+    mark(instance.region_id, instance.visit_date)
+
+
+def _on_patrol(instance, **kwargs):
+    mark(instance.region_id, instance.started_at)
+
+
+def _on_application(instance, **kwargs):
+    mark(instance.region_id, instance.created_at, instance.completed_on)
+
+
+def _on_payment(instance, **kwargs):
+    mark(instance.region_id, instance.paid_on)
+
+
+def _on_ledger(instance, **kwargs):
+    mark(instance.region_id, instance.occurred_on)
+
+
+def _on_tip(instance, **kwargs):
+    mark(instance.region_id, instance.sent_at, instance.decided_at, instance.paid_at)
+
+
+def _on_registry(instance, **kwargs):
+    mark(getattr(instance, "region_id", None), snapshot=True)
+
+
+def connect() -> None:
+    from gridgov.accounts.models import Assignment
+    from gridgov.cases.models import Case, CaseDispatch, CaseEvent, Evaluation
+    from gridgov.cases.models.tip import Tip
+    from gridgov.egov.models import Application, Payment
+    from gridgov.people.models import CareTag, Resident
+    from gridgov.points.models import LedgerEntry
+    from gridgov.visits.models import Patrol, Visit
+
+    for model, receiver in ((Case, _on_case), (CaseEvent, _on_case_event), (CaseDispatch, _on_dispatch),
+                            (Evaluation, _on_evaluation), (Visit, _on_visit), (Patrol, _on_patrol),
+                            (Application, _on_application), (Payment, _on_payment), (LedgerEntry, _on_ledger),
+                            (Tip, _on_tip), (Resident, _on_registry), (CareTag, _on_registry),
+                            (Assignment, _on_registry)):
+        uid = f"dashboard.{model._meta.label}"
+        post_save.connect(receiver, sender=model, dispatch_uid=uid + ".save", weak=False)
+        post_delete.connect(receiver, sender=model, dispatch_uid=uid + ".delete", weak=False)
