@@ -207,6 +207,9 @@ def _to_case(msg: InboundMessage, report: Report, body: str, resident) -> None:
     acting = report.operator or desk_account(report.channel)
     grid = report.grid or None
     if report.lon is None and not grid:
+        if resident is None and report.operator is not None:
+            raise ValidationFailed("来电号码未登记住址，请填写事件发生地的网格代码或经纬度", code="location_required",
+                                   extra={"field": "grid"})
         if resident is None:
             msg.outcome = Outcome.UNREGISTERED
             msg.reply = ("【钟祥网格】未能确定问题发生的位置：您的号码未在社区登记。"
@@ -225,6 +228,9 @@ def _to_case(msg: InboundMessage, report: Report, body: str, resident) -> None:
 
 
 def _to_claim(msg: InboundMessage, report: Report, body: str, resident) -> None:
+    if (resident is None or resident.household_id is None) and report.operator is not None:
+        raise ValidationFailed("来电号码未在人口库登记到户，无法转为积分申报", code="unregistered_sender",
+                               extra={"field": "caller_phone"})
     if resident is None or resident.household_id is None:
         msg.outcome = Outcome.UNREGISTERED
         msg.reply = "【钟祥网格】好人好事申报需使用在社区登记的手机号码（微信需先发送“绑定 手机号”）。"
