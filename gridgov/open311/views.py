@@ -9,9 +9,10 @@ from django.conf import settings
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
+from gridgov.core import ratelimit
 from gridgov.core.errors import ApplicationError
 
-from . import selectors, services, throttle
+from . import selectors, services
 from .formats import render, render_errors, w3c
 from .models import ApiClient, ServiceRequest
 
@@ -46,8 +47,9 @@ def georeport(methods=("GET",), key: bool = False):
                 if client is None:
                     return render_errors(fmt, 403, "api_key 无效或已吊销")
                 limit, window = _rate()
-                allowed, retry = throttle.hit(f"open311:{client.pk}", limit=limit, window=window)
-                if not allowed:
+                decision = ratelimit.hit(f"open311:{client.pk}", limit=limit, window=window)
+                if not decision.allowed:
+                    retry = decision.retry_after
                     return render_errors(fmt, 429, f"请求过于频繁，请 {retry} 秒后再试", {"Retry-After": str(retry)})
             try:
                 return view(request, fmt, client=client, **kwargs)

@@ -1,18 +1,10 @@
 import pytest
-from django.core.cache import cache
 
 from gridgov.open311 import services
 from gridgov.regions.models import Region
 
 HUJI = "420881103"  # 胡集镇
 LENGSHUI = "420881107"  # 冷水镇
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def grid_point(village: str) -> tuple[str, float, float]:
