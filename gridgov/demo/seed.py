@@ -322,6 +322,9 @@ def seed_small(
         from . import points as demo_points  # a year of the points scheme, and the 百井村 吴正宪 story
 
         counts |= demo_points.seed_points(seed=seed, progress=step)
+        from . import intake as demo_intake  # a few SMS, WeChat and hotline messages in 胡集镇
+
+        counts |= demo_intake.seed_intake(seed=seed, progress=step)
         from . import notices as demo_notices  # city and town notices with receipts; grid reports
 
         counts |= demo_notices.seed_notices(seed=seed, progress=step)
