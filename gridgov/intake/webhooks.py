@@ -22,7 +22,7 @@ from gridgov.core.errors import ApplicationError
 from gridgov.core.models import AuditOutcome
 
 from . import services
-from .models import Channel, SeenNonce
+from .models import Channel, InboundMessage, SeenNonce
 from .sms import normalise_phone
 
 log = logging.getLogger("gridgov.intake")
@@ -121,6 +121,9 @@ def sms_inbound(request):
         return _refuse("sms", 400, "invalid_sender", "发送号码应为手机号")
     if not isinstance(text, str):
         return _refuse("sms", 400, "invalid_text", "text 应为字符串")
+    known = InboundMessage.objects.filter(channel=Channel.SMS, external_id=message_id).select_related("case").first()
+    if known is not None:  # the gateway's retry: the same answer, not counted against the sender
+        return _answer(known, replayed=True)
     per_sender = ratelimit.hit(f"sms-in:from:{services.sender_index(Channel.SMS, phone)}", limit=SMS_PER_SENDER[0],
                                window=SMS_PER_SENDER[1])
     if not per_sender.allowed:
@@ -133,6 +136,10 @@ def sms_inbound(request):
         return _refuse("sms", exc.status, exc.code, exc.message)
     if not replayed:
         services.confirm_by_sms(msg, phone)
+    return _answer(msg, replayed=replayed)
+
+
+def _answer(msg: InboundMessage, *, replayed: bool) -> JsonResponse:
     return JsonResponse({"code": "OK", "replayed": replayed, "outcome": msg.outcome,
                          "case_number": msg.case.number if msg.case_id else None, "claim_id": msg.claim_id,
                          "reply": msg.reply}, json_dumps_params={"ensure_ascii": False})

@@ -153,6 +153,9 @@ def test_rate_limited_per_sender(registered):
     status, body, _ = post({"message_id": "GW-9-x", "from": registered.phone, "text": "报 再一次"})
     assert status == 429 and body["code"] == "rate_limited"
     assert counts() == before
+    # A retry of a message already taken is still answered: retries are not new messages.
+    status, body, _ = post({"message_id": "GW-9-3", "from": registered.phone, "text": "报 第3次"})
+    assert status == 200 and body["replayed"]
     # Another sender is not affected.
     status, _, _ = post({"message_id": "GW-9-y", "from": "19900000002", "text": "报 其他人"})
     assert status == 200
@@ -166,3 +169,37 @@ def test_not_configured_answers_503(settings):
 
 def test_get_is_not_allowed():
     assert Client().get(URL).status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_retries_store_one_message(settings):
+    """Two gateway retries of one message arriving at once (separate connections): one row, one answer."""
+    import threading
+
+    from django.db import connection, connections
+
+    from gridgov.intake import services
+    from gridgov.intake.models import Channel
+
+    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith("file:memorydb"):
+        pytest.skip("in-memory SQLite is not shared between connections")
+    results, barrier = [], threading.Barrier(2)
+
+    def worker():
+        try:
+            barrier.wait()
+            msg, replayed = services.receive(services.Report(channel=Channel.SMS, external_id="GW-RACE-1",
+                                                             sender="19900000077", phone="19900000077",
+                                                             text="报 同一条短信"))
+            results.append((msg.pk, replayed))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 2 and results[0][0] == results[1][0]
+    assert sorted(r[1] for r in results) == [False, True]
+    assert InboundMessage.objects.filter(external_id="GW-RACE-1").count() == 1
