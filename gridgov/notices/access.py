@@ -34,10 +34,6 @@ def supervision_q(user) -> Q:
     return q or Q(pk__in=[])
 
 
-def notices_visible_q(user) -> Q:
-    return Q(author=user) | Q(receipts__user=user) | supervision_q(user)
-
-
 def access_notice(user, notice_id) -> Notice:
     """A notice its recipient, its author or a supervisor of an overlapping area may open."""
     if not getattr(user, "is_authenticated", False):

@@ -7,7 +7,7 @@ from gridgov.accounts.policy import can, get_scope
 from gridgov.core.errors import NotFound
 from gridgov.regions.models import Region
 
-from .access import notices_visible_q, sees_whole, supervision_q
+from .access import sees_whole, supervision_q
 from .choices import NoticeStatus
 from .models import Notice, Receipt, Report
 
@@ -60,10 +60,6 @@ def notice_list(user, *, mine: bool = False, q: str = "", status: str | None = N
     if q:
         qs = qs.filter(Q(title__icontains=q) | Q(body_text__icontains=q))
     return qs.order_by("-sent_at", "-id")
-
-
-def notices_visible(user):
-    return Notice.objects.filter(notices_visible_q(user)).distinct()
 
 
 def stats_root(user, notice: Notice) -> str:

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 import nh3
 from django.core.files.base import File
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from gridgov.accounts.choices import DEPARTMENT_ROLES, REGION_ROLE_LEVELS, Role
@@ -306,10 +308,12 @@ def acknowledge(user, notice_id, comment: str = "") -> Receipt:
     if receipt.acked_at is not None:
         raise Conflict("already_acknowledged", f"您已于 {timezone.localtime(receipt.acked_at):%Y-%m-%d %H:%M} 签收")
     now = timezone.now()
-    receipt.read_at = receipt.read_at or now
-    receipt.acked_at = now
-    receipt.ack_comment = comment
-    receipt.save(update_fields=["read_at", "acked_at", "ack_comment"])
+    # Conditional UPDATE: of two acknowledgements racing in (phone outbox and a page), exactly one lands.
+    done = Receipt.objects.filter(pk=receipt.pk, acked_at__isnull=True).update(
+        read_at=Coalesce("read_at", Value(now)), acked_at=now, ack_comment=comment)
+    if not done:
+        raise Conflict("already_acknowledged", "您已签收该通知")
+    receipt.refresh_from_db(fields=["read_at", "acked_at", "ack_comment"])
     audit_record(actor=user, action="notice.acknowledge", obj=notice,
                  changes={"receipt": receipt.pk, "comment": comment[:100],
                           "late": bool(notice.ack_deadline and now > notice.ack_deadline)})

@@ -163,3 +163,20 @@ def test_reports_over_the_api(worker, village_admin, other_town_op):
     assert photo.get(report["photo_url"]).status_code == 200
     photo.force_login(other_town_op)
     assert photo.get(report["photo_url"]).status_code == 404
+
+
+def test_list_endpoints_do_not_grow_with_rows(town_op, worker, village_admin, django_assert_max_num_queries):
+    for i in range(4):
+        services.notice_send(acting_user=town_op, title=f"计数{i}", region=TOWN)
+        services.report_send(acting_user=worker, category="daily_log", text=f"日志{i}")
+    me, admin, town = ApiClient(worker), ApiClient(village_admin), ApiClient(town_op)
+    # token, scope, count and one page query: five, however many rows the page holds
+    with django_assert_max_num_queries(5):
+        status, page = me.get("notices/inbox", {"page_size": 50})
+    assert status == 200 and len(page["items"]) >= 4
+    with django_assert_max_num_queries(5):
+        status, page = admin.get("notices/reports", {"page_size": 50})
+    assert status == 200 and len(page["items"]) >= 4
+    with django_assert_max_num_queries(5):
+        status, page = town.get("notices/sent", {"page_size": 50})
+    assert status == 200 and len(page["items"]) >= 4
