@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpResponse
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from gridgov.core.errors import ValidationFailed
@@ -49,7 +49,7 @@ SENT = "若该号码已在本市登记，验证码已发送，5 分钟内有效"
 def otp_send(request, body: PhoneIn):
     """Sends a sign-in code; the answer is the same whether or not the phone is registered."""
     services.otp_request(phone=body.phone, address=address(request))
-    return 202, {"message": SENT}
+    return Status(202, {"message": SENT})
 
 
 @router.post("/session", auth=None, response={200: dict[str, Any]})
@@ -63,7 +63,7 @@ def session_open(request, body: CodeIn, response: HttpResponse):
 def session_close(request, response: HttpResponse):
     services.session_end(session=request.auth)
     clear_cookie(response)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/me", response=dict[str, Any])
@@ -105,7 +105,7 @@ def report_create(request, category: Form[str], description: Form[str], lon: For
     case = services.problem_report(resident=request.auth.resident, category=category, description=description,
                                    lon=lon or None, lat=lat or None, address=address, photo=photo,
                                    form_id=form_id or None)
-    return (200 if case.replayed else 201), presenters.case_out(case)
+    return Status(200 if case.replayed else 201, presenters.case_out(case))
 
 
 @router.post("/deeds", response={200: dict[str, Any], 201: dict[str, Any]})
@@ -114,6 +114,6 @@ def deed_create(request, item: Form[str], occurred_on: Form[date], description: 
     """Reports a good deed: a points claim awaiting the village cadres' verification."""
     claim = services.good_deed_report(resident=request.auth.resident, item=item, occurred_on=occurred_on,
                                       description=description, photo=photo, form_id=form_id or None)
-    return (200 if claim.replayed else 201), {"id": claim.pk, "item": claim.item.name, "points": claim.points,
-                                              "status": claim.status, "status_label": claim.get_status_display()}
+    return Status(200 if claim.replayed else 201, {"id": claim.pk, "item": claim.item.name, "points": claim.points,
+                                                   "status": claim.status, "status_label": claim.get_status_display()})
 

@@ -94,9 +94,10 @@ def test_a_new_code_replaces_the_old(resident, settings):
 def test_brute_force_is_stopped(resident):
     post(Client(), "otp", {"phone": resident.phone})
     code = last_code(resident.phone)
-    for attempt in range(MAX_ATTEMPTS):
+    for attempt in range(1, MAX_ATTEMPTS + 1):
         response = post(Client(), "session", {"phone": resident.phone, "code": wrong(code)})
-        assert response.status_code in (400, 429), response.content
+        expected = (429, "too_many_attempts") if attempt == MAX_ATTEMPTS else (400, "wrong_code")
+        assert (response.status_code, response.json()["code"]) == expected, response.content
     assert OtpChallenge.objects.get().attempts == MAX_ATTEMPTS
     # Even the right code is refused now: a new one must be requested.
     response = post(Client(), "session", {"phone": resident.phone, "code": code})
