@@ -41,6 +41,11 @@ def _kpi_table(data: dict) -> Table:
         ("按期办结率（%）", e["on_time_rate"]), ("资金发放（笔）", e["payments"]), ("发放金额（元）", e["paid_yuan"]),
         ("积分发放（分）", p["awarded"]), ("加分记录（条）", p["awards"]), ("积分兑换（分）", p["redeemed"]),
         ("积分活跃村（个）", p["active_villages"]), ("村（社区）总数", p["villages"]),
+        ("摄像机（台）", data["video"]["cameras"]), ("在线摄像机（台）", data["video"]["online"]),
+        ("摄像机在线率（%）", data["video"]["online_rate"]), ("视频查看（次）", data["video"]["views"]),
+        ("录像查看（次）", data["video"]["reviews"]), ("视频协助案件（件）", data["video"]["cases_helped"]),
+        ("通知回执（份）", data["notices"]["receipts"]), ("通知已读（份）", data["notices"]["read"]),
+        ("通知签收（份）", data["notices"]["acknowledged"]), ("通知签收率（%）", data["notices"]["ack_rate"]),
         ("助警信息（条）", t["sent"]), ("有价值信息（条）", t["useful"]), ("奖励发放（笔）", t["rewards_paid"]),
         ("奖励金额（元）", t["reward_yuan"]),
     ]

@@ -116,6 +116,30 @@ def _on_tip(instance, **kwargs):
     mark(instance.region_id, instance.sent_at, instance.decided_at, instance.paid_at)
 
 
+def _on_camera(instance, **kwargs):
+    mark(instance.grid_id, snapshot=True)
+
+
+def _on_view(instance, **kwargs):
+    from gridgov.video.models import Camera
+
+    mark(Camera.objects.filter(pk=instance.camera_id).values_list("grid_id", flat=True).first(), instance.issued_at)
+
+
+def _on_review(instance, **kwargs):
+    from gridgov.video.models import Camera
+
+    mark(Camera.objects.filter(pk=instance.camera_id).values_list("grid_id", flat=True).first(), instance.created_at)
+
+
+def _on_receipt(instance, **kwargs):
+    from gridgov.notices.models import Notice
+
+    if instance.region_code:
+        sent = Notice.objects.filter(pk=instance.notice_id).values_list("sent_at", flat=True).first()
+        mark(instance.region_code, sent)
+
+
 def _on_registry(instance, **kwargs):
     mark(getattr(instance, "region_id", None), snapshot=True)
 
@@ -125,15 +149,18 @@ def connect() -> None:
     from gridgov.cases.models import Case, CaseDispatch, CaseEvent, Evaluation
     from gridgov.cases.models.tip import Tip
     from gridgov.egov.models import Application, Payment
+    from gridgov.notices.models import Receipt
     from gridgov.people.models import CareTag, Resident
     from gridgov.points.models import LedgerEntry
+    from gridgov.video.models import Camera, FootageReview, ViewSession
     from gridgov.visits.models import Patrol, Visit
 
     for model, receiver in ((Case, _on_case), (CaseEvent, _on_case_event), (CaseDispatch, _on_dispatch),
                             (Evaluation, _on_evaluation), (Visit, _on_visit), (Patrol, _on_patrol),
                             (Application, _on_application), (Payment, _on_payment), (LedgerEntry, _on_ledger),
                             (Tip, _on_tip), (Resident, _on_registry), (CareTag, _on_registry),
-                            (Assignment, _on_registry)):
+                            (Assignment, _on_registry), (Camera, _on_camera), (ViewSession, _on_view),
+                            (FootageReview, _on_review), (Receipt, _on_receipt)):
         uid = f"dashboard.{model._meta.label}"
         post_save.connect(receiver, sender=model, dispatch_uid=uid + ".save", weak=False)
         post_delete.connect(receiver, sender=model, dispatch_uid=uid + ".delete", weak=False)

@@ -227,7 +227,38 @@ def source_tips(acc, start: date, end: date, grids=None) -> None:
     _add(acc, rows, "tips.paid_fen", value="s")
 
 
-SOURCES: list[Callable] = [source_cases, source_visits, source_egov, source_points, source_tips]
+def source_video(acc, start: date, end: date, grids=None) -> None:
+    from gridgov.video.choices import ReviewOutcome
+    from gridgov.video.models import FootageReview, ViewSession
+
+    _add(acc, _range(_grids(ViewSession.objects.order_by(), grids, "camera__grid_id"), "issued_at", start, end)
+         .annotate(d=TruncDate("issued_at")).values("d", "camera__grid_id").annotate(n=Count("id")),
+         "video.views", code="camera__grid_id")
+    rows = list(_range(_grids(FootageReview.objects.order_by(), grids, "camera__grid_id"), "created_at", start, end)
+                .annotate(d=TruncDate("created_at")).values("d", "camera__grid_id")
+                .annotate(n=Count("id"), h=Count("case_id", distinct=True,
+                                                 filter=Q(outcome=ReviewOutcome.HELPFUL))))
+    _add(acc, rows, "video.reviews", code="camera__grid_id")
+    _add(acc, rows, "video.cases_helped", code="camera__grid_id", value="h")
+
+
+def source_notices(acc, start: date, end: date, grids=None) -> None:
+    """Receipts by the day their notice was sent, and how many of them are acknowledged now (a cohort,
+    like 结案率): the acknowledgement rate of the notices sent in a period."""
+    from gridgov.notices.models import Receipt
+
+    receipts = _range(_grids(Receipt.objects.order_by().exclude(region_code=""), grids, "region_code"),
+                      "notice__sent_at", start, end)
+    rows = list(receipts.annotate(d=TruncDate("notice__sent_at")).values("d", "region_code")
+                .annotate(n=Count("id"), a=Count("id", filter=Q(acked_at__isnull=False)),
+                          r=Count("id", filter=Q(read_at__isnull=False))))
+    _add(acc, rows, "notices.receipts", code="region_code")
+    _add(acc, rows, "notices.acked", code="region_code", value="a")
+    _add(acc, rows, "notices.read", code="region_code", value="r")
+
+
+SOURCES: list[Callable] = [source_cases, source_visits, source_egov, source_points, source_tips, source_video,
+                           source_notices]
 
 
 def compute(start: date, end: date, grids=None, *, coverage_since: date | None = None) -> dict[Key, int]:
@@ -243,7 +274,7 @@ def compute(start: date, end: date, grids=None, *, coverage_since: date | None =
 # --- snapshots: state with no day --------------------------------------------------------------------
 
 def snapshot_rows(grids=None) -> dict[tuple, int]:
-    """{(grid bucket, kpi, dim): value} for residents, special groups, grid workers and open cases."""
+    """{(grid bucket, kpi, dim): value} for residents, special groups, grid workers, open cases, cameras."""
     from gridgov.accounts.choices import Role
     from gridgov.accounts.models import Assignment
     from gridgov.cases.choices import OPEN_STATES
@@ -264,6 +295,13 @@ def snapshot_rows(grids=None) -> dict[tuple, int]:
                                                                    user__is_active=True)
               .values("region_id").annotate(n=Count("user_id", distinct=True))):
         acc[(bucket(r["region_id"]), "people.workers", "")] += r["n"]
+    from gridgov.video.choices import CameraStatus
+    from gridgov.video.models import Camera
+
+    for r in (_grids(Camera.objects.order_by(), grids, "grid_id").values("grid_id")
+              .annotate(n=Count("id"), o=Count("id", filter=Q(status=CameraStatus.ONLINE)))):
+        acc[(bucket(r["grid_id"]), "video.cameras", "")] += r["n"]
+        acc[(bucket(r["grid_id"]), "video.online", "")] += r["o"]
     open_cases = _grids(Case.objects.order_by(), grids).filter(state__in=OPEN_STATES)
     for r in open_cases.values("region_id").annotate(n=Count("id"), o=Count("id", filter=Q(overdue=True))):
         acc[(bucket(r["region_id"]), "case.open", "")] += r["n"]

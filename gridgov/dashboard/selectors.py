@@ -37,6 +37,8 @@ MAP_KPIS = {
     "egov_completed": ("政务办结", "件"),
     "points_awarded": ("积分发放", "分"),
     "tips_sent": ("助警信息", "条"),
+    "cameras_online": ("在线摄像机", "台"),
+    "notice_ack_rate": ("通知签收率", "%"),
 }
 
 
@@ -153,6 +155,8 @@ def _metrics(values: dict[tuple, int], snap: dict[tuple, int], *, coverage: bool
         "egov_completed": _total(values, "egov.completed"),
         "points_awarded": _total(values, "points.awarded"),
         "tips_sent": _total(values, "tips.sent"),
+        "cameras_online": _total(snap, "video.online"),
+        "notice_ack_rate": _rate(_total(values, "notices.acked"), _total(values, "notices.receipts")),
     }
 
 
@@ -239,6 +243,20 @@ def node_kpis(*, user, code: str, period: Period) -> dict:
             "redeemed": _total(values, "points.redeemed"),
             "active_villages": active_villages,
             "villages": villages,
+        },
+        "video": {
+            "cameras": _total(snap, "video.cameras"),
+            "online": _total(snap, "video.online"),
+            "online_rate": _rate(_total(snap, "video.online"), _total(snap, "video.cameras")),
+            "views": _total(values, "video.views"),
+            "reviews": _total(values, "video.reviews"),
+            "cases_helped": _total(values, "video.cases_helped"),
+        },
+        "notices": {
+            "receipts": _total(values, "notices.receipts"),
+            "read": _total(values, "notices.read"),
+            "acknowledged": _total(values, "notices.acked"),
+            "ack_rate": _rate(_total(values, "notices.acked"), _total(values, "notices.receipts")),
         },
         "tips": {
             "sent": _total(values, "tips.sent"),
@@ -398,6 +416,8 @@ def article_report(*, user, code: str, since: date, until: date | None = None) -
          "definition": "期内结案（含已评价，按结案时间）的事件数。"},
         {"key": "security_cases", "name": "办理治安案件（治安隐患类）", "value": security_closed, "unit": "件",
          "definition": "期内结案、分类属“治安隐患”（G01 及其小类）的事件数。"},
+        {"key": "video_cases", "name": "视频协助办理的案件", "value": _total(values, "video.cases_helped"),
+         "unit": "件", "definition": "期内查看录像且结果为“提供了线索或证据”的不同案件数（按查看记录时间）。"},
         {"key": "tips", "name": "报送助警信息", "value": _total(values, "tips.sent"), "unit": "条",
          "definition": "期内网格员、网管员推送给派出所的助警信息数（按推送时间）。"},
         {"key": "tips_useful", "name": "研判有价值的助警信息", "value": _total(values, "tips.useful"), "unit": "条",
@@ -408,7 +428,8 @@ def article_report(*, user, code: str, since: date, until: date | None = None) -
          "definition": "期内已发放的助警奖励金额合计（按发放时间）。"},
     ]
     not_computed = [
-        {"name": "视频破获刑事案件", "reason": "视频模块尚未记录案件侦破结果，无法从数据计算。"},
+        {"name": "视频破获刑事案件",
+         "reason": "视频模块记录录像是否提供线索（见“视频协助办理的案件”），不记录刑事案件是否侦破，无法从数据计算。"},
         {"name": "抓获犯罪嫌疑人", "reason": "平台不记录抓获情况（属公安业务系统），无法从数据计算。"},
         {"name": "找回走失老人和儿童", "reason": "事件分类中没有“走失人员”类，无法从数据计算。"},
     ]

@@ -16,8 +16,10 @@ from gridgov.core.testing import user_with_role
 from gridgov.dashboard import rollups, selectors
 from gridgov.dashboard.models import Rollup, Snapshot
 from gridgov.egov.models import Application, Payment, ServiceItem
+from gridgov.notices.models import Notice, Receipt
 from gridgov.people.models import Resident
 from gridgov.points.models import LedgerEntry
+from gridgov.video.models import AccessGrant, Camera, FootageReview, ViewSession
 from gridgov.visits.models import Visit
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +75,26 @@ def march():
                        decided_at=at(3), reward_fen=50000, paid_at=at(6), recipient_key=f"user:{worker.pk}")
     Tip.objects.create(region_id=GRID, sender=worker, station=station, content="线索二", state="not_useful",
                        sent_at=at(8), decided_at=at(9))
+    camera = Camera.objects.create(code="DASH-CAM-1", name="湖山村村口", grid_id=GRID, lon=112.6, lat=31.2,
+                                   status="online")
+    Camera.objects.create(code="DASH-CAM-2", name="湖山村广场", grid_id=GRID, lon=112.6, lat=31.2, status="fault")
+    grant = AccessGrant.objects.create(grantee_role=Role.TOWN_OPERATOR, grantee_region_id=GRID[:9], valid_from=at(1),
+                                       valid_until=at(30), purpose="测试", granted_by=city, granted_at=at(1))
+    for i, day in enumerate((2, 3, 3)):
+        ViewSession.objects.create(user=city, camera=camera, grant=grant, purpose="查看", token_hash=f"dash{i:060d}",
+                                   token_expires_at=at(day, 11), issued_at=at(day))
+    FootageReview.objects.create(camera=camera, case=c1, footage_from=at(1), footage_to=at(2), outcome="helpful",
+                                 finding="看到嫌疑人", reviewer=city, created_at=at(3))
+    FootageReview.objects.create(camera=camera, case=c2, footage_from=at(1), footage_to=at(2), outcome="no_footage",
+                                 finding="无", reviewer=city, created_at=at(4))
+    notice = Notice.objects.create(title="防汛通知", author=city, target_region_id=GRID[:6], sent_at=at(5),
+                                   requires_ack=True, ack_deadline=at(8))
+    Receipt.objects.create(notice=notice, user=worker, role=Role.GRID_WORKER, region_code=GRID, read_at=at(5),
+                           acked_at=at(6))
+    Receipt.objects.create(notice=notice, user=admin, role=Role.GRID_ADMIN, region_code=GRID[:12])
+    Receipt.objects.create(notice=notice, user=city, role=Role.DEPT_STAFF, region_code="")  # a department post
     rollups.rebuild(MARCH.start, MARCH.end)
+    rollups.rebuild_snapshots()
     return {"dept": dept}
 
 
@@ -98,6 +119,13 @@ def test_each_kpi_equals_the_hand_count(march):
         assert k["egov"] == {"applied": 2, "completed": 2, "on_time": 1, "on_time_rate": 50.0, "payments": 1,
                              "paid_yuan": 3000.0}
         assert k["tips"] == {"sent": 2, "useful": 1, "rewards_paid": 1, "reward_yuan": 500.0}
+        assert (k["video"]["views"], k["video"]["reviews"], k["video"]["cases_helped"]) == (3, 2, 1)
+        if code != GRID:  # the village's own receipt lands in its direct bucket, seen from the village up
+            assert k["notices"] == {"receipts": 2, "read": 1, "acknowledged": 1, "ack_rate": 50.0}
+        else:
+            assert k["notices"]["receipts"] == 1 and k["notices"]["acknowledged"] == 1
+        cams = Camera.objects.filter(grid__code__startswith=code)
+        assert (k["video"]["cameras"], k["video"]["online"]) == (cams.count(), cams.filter(status="online").count())
 
     trend = selectors.trend(user=city, code=GRID, period=MARCH, granularity="day")
     reported = next(s for s in trend["series"] if s["kpi"] == "case.reported")["data"]
@@ -110,7 +138,8 @@ def test_each_kpi_equals_the_hand_count(march):
     report = selectors.article_report(user=city, code=GRID[:9], since=MARCH.start, until=MARCH.end)
     figures = {f["key"]: f["value"] for f in report["figures"]}
     assert figures["services"] == 2 and figures["security_cases"] == 1 and figures["rewarded_people"] == 1
-    assert figures["reward_money"] == 500.0 and all(f["definition"] for f in report["figures"])
+    assert figures["reward_money"] == 500.0 and figures["video_cases"] == 1
+    assert all(f["definition"] for f in report["figures"])
 
     ranking = selectors.department_ranking(user=city, code=GRID[:9], period=MARCH)
     assert ranking[0]["code"] == "CGJ" and ranking[0]["rank"] == 1
