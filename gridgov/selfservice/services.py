@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -183,11 +183,16 @@ def session_end(*, session: ResidentSession) -> None:
 def _machine_user(username: str, full_name: str, role: str, region: Region):
     user_model = get_user_model()
     user = user_model.objects.filter(username=username).first()
-    if user is None:
-        user = user_model(username=username, full_name=full_name)
-        user.set_unusable_password()
-        user.save()
-        Assignment.objects.create(user=user, role=role, region=region)
+    if user is not None:
+        return user
+    try:
+        with transaction.atomic():
+            user = user_model(username=username, full_name=full_name)
+            user.set_unusable_password()
+            user.save()
+            Assignment.objects.create(user=user, role=role, region=region)
+    except IntegrityError:  # created by a concurrent first request
+        user = user_model.objects.get(username=username)
     return user
 
 

@@ -376,3 +376,10 @@ def test_token_lookup(huji):
     root = as_xml(get(f"tokens/{sent['token']}.xml", api_key=huji.raw_key))
     assert [c.tag for c in root.find("request")] == ["service_request_id", "token"]
     assert_error(get("tokens/00000000-0000-0000-0000-000000000000.json", api_key=huji.raw_key), 404)
+
+
+def test_list_queries_do_not_grow(huji, django_assert_max_num_queries):
+    for n in range(3):
+        _submit(huji, description=f"路灯 {n}")
+    with django_assert_max_num_queries(6):
+        assert len(as_json(get("requests.json", api_key=huji.raw_key))) == 3

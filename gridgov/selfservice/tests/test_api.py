@@ -169,3 +169,13 @@ def test_closed_report_shows_as_done(resident):
     case_reject(acting_user=user_with_role("city_operator"), case=case.pk, reason="重复反映")
     detail = client.get(API + f"reports/{number}").json()
     assert detail["state"] == CaseState.REJECTED and detail["state_label"] == "不予受理"
+
+
+def test_list_queries_do_not_grow(resident, django_assert_max_num_queries):
+    client = sign_in(resident)
+    for _ in range(3):
+        report(client)
+    with django_assert_max_num_queries(8):
+        assert client.get(API + "reports").json()["count"] >= 3
+    with django_assert_max_num_queries(12):
+        client.get(API + "points")

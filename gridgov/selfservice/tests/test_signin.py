@@ -149,3 +149,12 @@ def test_anonymous_and_staff_get_401(resident):
         assert Client().get(API + path).status_code == 401
         status, _ = ApiClient(user_with_role("city_operator")).get(API + path)
         assert status == 401  # a staff token is not a resident session
+
+
+def test_a_phone_shared_by_two_households_gets_no_code(resident, neighbour):
+    from gridgov.people.models import Resident
+
+    Resident.objects.filter(pk=neighbour.pk).update(phone_index=resident.phone_index)
+    assert post(Client(), "otp", {"phone": resident.phone}).status_code == 202
+    assert not OtpChallenge.objects.exists()
+    assert not OutboundSms.objects.filter(purpose="selfservice.login").exists()
