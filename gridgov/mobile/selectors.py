@@ -25,6 +25,7 @@ from gridgov.regions.models import Region
 MAX_PEOPLE = 800
 MAX_CASES = 200
 CASE_DAYS = 30
+MAX_NOTICES = 30
 
 
 def parse_cursor(value: str | None) -> datetime | None:
@@ -163,17 +164,18 @@ def _catalogues() -> dict:
     return {"case_categories": categories, "points_items": items, "service_items": services}
 
 
-def _notices(user) -> list[dict] | None:
-    """The notices waiting in the worker's inbox, or None while the notices module offers no inbox."""
-    try:
-        from gridgov.notices.selectors import inbox
-    except ImportError:
-        return None
-    out = []
-    for n in list(inbox(user))[:50]:
-        out.append({"id": n.pk, "title": getattr(n, "title", ""), "body": str(getattr(n, "body", ""))[:2000],
-                    "acknowledged": bool(getattr(n, "acknowledged", False))})
-    return out
+def _notices(user) -> list[dict]:
+    """The worker's latest notices (notices.selectors.inbox), those still owing an acknowledgement first."""
+    from gridgov.notices.selectors import inbox
+
+    rows = list(inbox(user)[:MAX_NOTICES])
+    rows.sort(key=lambda r: not (r.notice.requires_ack and r.acked_at is None))
+    return [{
+        "id": r.notice_id, "title": r.notice.title, "body": (r.notice.body_text or "")[:2000],
+        "unit": r.notice.author_unit, "sent_at": r.notice.sent_at.isoformat(), "requires_ack": r.notice.requires_ack,
+        "acknowledged": r.acked_at is not None,
+        "deadline": r.notice.ack_deadline.isoformat() if r.notice.ack_deadline else None,
+    } for r in rows]
 
 
 def sync_pull(*, user, cursor: str | None = None) -> dict:

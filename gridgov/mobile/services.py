@@ -308,14 +308,18 @@ def _patrol(user, cid: uuid.UUID, data: dict, recorded_at: datetime | None) -> A
 
 
 def _notice_ack(user, cid: uuid.UUID, data: dict, recorded_at: datetime | None) -> Applied:
+    """签收 a notice. Already acknowledged elsewhere (on the PC while the phone was offline) counts as
+    done: the worker's intent holds, so the item is answered `duplicate`, not refused."""
+    from gridgov.notices.services import acknowledge
+
+    notice_id = _int(data, "notice", "通知")
     try:
-        from gridgov.notices.services import acknowledge
-    except ImportError:
-        raise ValidationFailed("通知模块尚未启用", code="unsupported_kind") from None
-    result = acknowledge(user, _int(data, "notice", "通知"), comment=_text(data, "comment"))
-    notice_id = getattr(result, "notice_id", None) or _int(data, "notice", "通知")
-    region = getattr(result, "region_code", "") or ""
-    return Applied("notices.notice", int(notice_id), f"通知 {notice_id}", str(region), message="已确认收到")
+        receipt = acknowledge(user, notice_id, comment=_text(data, "comment"))
+    except ApplicationError as exc:
+        if exc.code != "already_acknowledged":
+            raise
+        return Applied("notices.notice", notice_id, f"通知 {notice_id}", "", replayed=True, message=exc.message)
+    return Applied("notices.notice", notice_id, f"通知 {notice_id}", receipt.region_code or "", message="已签收")
 
 
 HANDLERS = {

@@ -174,3 +174,34 @@ def test_login_page_service_worker_and_manifest():
     assert data["start_url"] == "/m/" and data["display"] == "standalone" and len(data["icons"]) == 2
     for icon in data["icons"]:
         assert client.get(icon["src"]).status_code == 200
+
+
+# --- notices -------------------------------------------------------------------------------------------
+
+def test_acknowledge_a_notice_from_the_phone(place):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gridgov.accounts.choices import Role
+    from gridgov.notices.models import Receipt
+    from gridgov.notices.services import acknowledge, notice_send
+
+    grid, grid2, worker = place
+    operator = f.make_user(Role.TOWN_OPERATOR, grid.parent.parent, "镇综治")
+    other = f.make_worker(grid2, "李网格")
+    notice = notice_send(acting_user=operator, title="防汛值守通知", body_html="<p>今晚起二十四小时值守</p>",
+                         region=grid.parent.code, roles=[Role.GRID_WORKER], requires_ack=True,
+                         ack_deadline=timezone.now() + timedelta(days=1))
+    _, pulled = ApiClient(worker).get("mobile/sync")
+    entry = next(n for n in pulled["notices"] if n["id"] == notice.pk)
+    assert entry["requires_ack"] and not entry["acknowledged"] and "值守" in entry["body"]
+    ack = item("notice_ack", notice=notice.pk, comment="收到")
+    _, first = push(worker, [ack, item("notice_ack", notice=999_999_999)])
+    assert [(r["status"], r["code"]) for r in first["results"]] == [("ok", "ok"), ("refused", "not_found")]
+    receipt = Receipt.objects.get(notice=notice, user=worker)
+    assert receipt.acked_at is not None and receipt.ack_comment == "收到"
+    # Acknowledged on the PC too while the phone was offline: the phone's item counts as done.
+    acknowledge(other, notice.pk)
+    _, again = push(other, [item("notice_ack", notice=notice.pk)])
+    assert again["results"][0]["status"] == "duplicate"

@@ -246,11 +246,17 @@
         button("拍照补正", () => openResubmit(a))));
     }
     view.append(el("h3", { text: "通知公告" }));
-    if (grid.notices == null) view.append(el("p", { class: "empty", text: "通知功能尚未开通" }));
-    else if (!grid.notices.length) view.append(el("p", { class: "empty", text: "没有待确认的通知" }));
-    else for (const n of grid.notices) {
-      const k = card(n.title, n.acknowledged ? "已确认" : "待确认", el("p", { text: n.body }));
-      if (!n.acknowledged) k.append(button("确认收到", () => enqueue("notice_ack", "确认通知：" + n.title, { notice: n.id })));
+    if (!grid.notices.length) view.append(el("p", { class: "empty", text: "没有通知" }));
+    for (const n of grid.notices) {
+      const owing = n.requires_ack && !n.acknowledged;
+      const k = card(n.title, `${n.unit || ""} · ${n.requires_ack ? (n.acknowledged ? "已签收" : "待签收") : "无需签收"}`, el("p", { text: n.body }));
+      if (owing) {
+        const comment = el("input", { placeholder: "签收意见（可选）", class: "field" });
+        k.append(comment, button("签收", async () => {
+          n.acknowledged = true; await putGrid(grid);
+          await enqueue("notice_ack", "签收：" + n.title, { notice: n.id, comment: comment.value.trim() });
+        }, "primary"));
+      }
       view.append(k);
     }
   }
