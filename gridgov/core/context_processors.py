@@ -17,6 +17,7 @@ NAV = [
     ("通知", "notices:inbox", "notices.view"),
     ("来电登记", "intake:hotline", "intake.hotline"),
     ("驾驶舱", "dashboard:index", "dashboard.view"),
+    ("网格通", "mobile:shell", "mobile.sync"),
     ("审计日志", "core:audit", "audit.view"),
 ]
 
