@@ -108,10 +108,7 @@ def import_cameras(request, file: File[UploadedFile], dry_run: Form[bool] = Fals
 def get_camera(request, camera_id: int):
     camera = access_camera(request.auth, camera_id)
     camera.watchable = watch_grant(request.auth, camera) is not None
-    camera.maintenance_list = list(selectors.maintenance_for(camera))
-    data = CameraOut.from_orm(camera).dict()
-    return {**data, "note": camera.note, "watchable": camera.watchable,
-            "maintenance": [MaintenanceOut.from_orm(m).dict() for m in camera.maintenance_list]}
+    return camera
 
 
 @router.post("/cameras/{int:camera_id}/maintenance", response={201: MaintenanceOut}, summary="登记维护记录")

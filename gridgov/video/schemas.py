@@ -46,6 +46,10 @@ class CameraDetailOut(CameraOut):
     watchable: bool
     maintenance: list[MaintenanceOut]
 
+    @staticmethod
+    def resolve_maintenance(obj):
+        return list(obj.maintenance.select_related("recorded_by")[:50])
+
 
 class CameraIn(Schema):
     code: str = Field(..., min_length=2, max_length=32)
