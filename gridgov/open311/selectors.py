@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_datetime
 
 from gridgov.cases.choices import FINAL_STATES, CaseState, CategoryKind, Urgency
 from gridgov.cases.models import CaseCategory
-from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.errors import ApplicationError, NotFound, ValidationFailed
 
 from .models import ApiClient, ServiceRequest
 
@@ -102,11 +102,15 @@ def _parse_when(value: str, field: str) -> datetime:
 
 
 def request_list(*, client: ApiClient, params) -> QuerySet:
-    """The client's readable requests, newest first, filtered as GeoReport specifies: a list of
+    """The client's readable requests, newest first, filtered as GeoReport specifies (jurisdiction_id may
+    narrow the key's jurisdiction to a town or village inside it, 403 outside): a list of
     service_request_id ignores the other filters; otherwise the last 90 days by default (at most 90
     days between start and end), service_code (comma list) and status (open/closed); at most 1000."""
+    area = (params.get("jurisdiction_id") or "").strip() or client.jurisdiction_id
+    if not area.startswith(client.jurisdiction_id):
+        raise ApplicationError("outside_jurisdiction", "jurisdiction_id 不在该密钥的管辖区域内", status=403)
     qs = (ServiceRequest.objects.select_related("case", "case__category", "case__lead_department")
-          .filter(region__code__startswith=client.jurisdiction_id).order_by("-created_at", "-id"))
+          .filter(region__code__startswith=area).order_by("-created_at", "-id"))
     ids = [v.strip() for v in (params.get("service_request_id") or "").split(",") if v.strip()]
     if ids:
         if len(ids) > MAX_REQUESTS:

@@ -383,3 +383,13 @@ def test_list_queries_do_not_grow(huji, django_assert_max_num_queries):
         _submit(huji, description=f"路灯 {n}")
     with django_assert_max_num_queries(6):
         assert len(as_json(get("requests.json", api_key=huji.raw_key))) == 3
+
+
+def test_jurisdiction_id_narrows_the_list(huji):
+    sent = _submit(huji)
+    key = huji.raw_key
+    inside = as_json(get("requests.json", api_key=key, jurisdiction_id="420881103201"))
+    assert [r["service_request_id"] for r in inside] == [sent["service_request_id"]]
+    assert as_json(get("requests.json", api_key=key, jurisdiction_id="420881103202")) == []  # 袁台村
+    assert_error(get("requests.json", api_key=key, jurisdiction_id=LENGSHUI), 403)
+    assert_error(get("requests.xml", api_key=key, jurisdiction_id="999999999"), 404, "xml")
