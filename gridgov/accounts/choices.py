@@ -12,6 +12,7 @@ class Role(models.TextChoices):
     DEPT_HEAD = "dept_head", _("部门负责人")
     AUDITOR = "auditor", _("审计员")
     SYSADMIN = "sysadmin", _("系统管理员")
+    SECURITY_ADMIN = "secadmin", _("安全管理员")
 
 
 # Roles held at a region node, and the level of node each must be attached to.
@@ -23,7 +24,10 @@ REGION_ROLE_LEVELS = {
     Role.CITY_OPERATOR: 1,
 }
 DEPARTMENT_ROLES = {Role.DEPT_STAFF, Role.DEPT_HEAD}
-GLOBAL_ROLES = {Role.AUDITOR, Role.SYSADMIN}
+GLOBAL_ROLES = {Role.AUDITOR, Role.SYSADMIN, Role.SECURITY_ADMIN}
+# 三员分立 (MLPS level 3): system, security and audit administration are held by different people.
+# No account holds two of them; only the security administrator grants them, never to itself.
+ADMIN_ROLES = {Role.SYSADMIN, Role.SECURITY_ADMIN, Role.AUDITOR}
 
 
 class DepartmentKind(models.TextChoices):

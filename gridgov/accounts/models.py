@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import DEPARTMENT_ROLES, GLOBAL_ROLES, REGION_ROLE_LEVELS, DepartmentKind, Role
+from .choices import ADMIN_ROLES, DEPARTMENT_ROLES, GLOBAL_ROLES, REGION_ROLE_LEVELS, DepartmentKind, Role
 
 
 class User(AbstractUser):
@@ -94,6 +94,11 @@ class Assignment(models.Model):
         elif role in GLOBAL_ROLES:
             if self.region_id is not None or self.department_id is not None:
                 raise ValidationError(_("该角色不绑定区域或部门"))
+        if role in ADMIN_ROLES and self.user_id is not None:
+            others = (Assignment.objects.filter(user_id=self.user_id, is_active=True, role__in=ADMIN_ROLES)
+                      .exclude(role=role).exclude(pk=self.pk).values_list("role", flat=True))
+            if others:
+                raise ValidationError(_("系统管理员、安全管理员、审计员须由不同人员担任（三员分立）"))
 
 
 def hash_token(raw: str) -> str:

@@ -130,7 +130,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "points.certificate": frozenset({Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR}),
     "points.export": frozenset({Role.GRID_ADMIN, Role.VILLAGE_CADRE, Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
     "points.scheme.manage": frozenset({Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
-    "audit.view": frozenset({Role.AUDITOR, Role.SYSADMIN}),
+    # Only the auditor reads the log: the system and security administrators are among those it watches.
+    "audit.view": frozenset({Role.AUDITOR}),
     # --- video, notices, intake, dashboard: first entries; each module's owner refines its own ---
     # video (雪亮工程). video.view reads the registry and map (never a stream source); watching needs
     # video.watch *and* an access grant that holds now (video/access.py); grid workers never watch.
@@ -176,6 +177,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {Role.GRID_ADMIN, Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD}
     ),
     "accounts.manage": frozenset({Role.SYSADMIN}),
+    # Granting or removing the three administrator roles, resetting two-factor enrolment.
+    "accounts.security": frozenset({Role.SECURITY_ADMIN}),
     # mobile: the grid worker's phone app pulls their own grid and pushes what they recorded offline
     "mobile.sync": frozenset({Role.GRID_WORKER}),
 }

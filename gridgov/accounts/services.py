@@ -14,6 +14,7 @@ from gridgov.core.audit import audit_record
 from gridgov.core.errors import ApplicationError, NotFound, PermissionDenied
 from gridgov.core.models import AuditOutcome
 
+from .choices import ADMIN_ROLES
 from .lockout import MESSAGE
 from .models import ApiToken, Assignment, User, hash_token
 from .policy import can, forget_scope
@@ -107,8 +108,12 @@ def user_create(
 @transaction.atomic
 def assignment_create(*, acting_user: User | None, user: User, role: str, region=None, department=None) -> Assignment:
     """Gives `user` a role at a region node or in a department, after checking the level fits."""
-    if acting_user is not None and not can(acting_user, "accounts.manage"):
-        raise PermissionDenied()
+    if acting_user is not None:
+        # Business roles are the system administrator's to give; the three administrator roles
+        # only the security administrator's, and never to itself (三员分立).
+        needed = "accounts.security" if role in ADMIN_ROLES else "accounts.manage"
+        if not can(acting_user, needed) or (role in ADMIN_ROLES and user.pk == acting_user.pk):
+            raise PermissionDenied()
     assignment = Assignment(user=user, role=role, region=region, department=department)
     try:
         assignment.full_clean()
