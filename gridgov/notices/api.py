@@ -18,7 +18,7 @@ from . import presenters as p
 from . import selectors, services
 from .access import access_notice, access_report, sees_whole
 from .choices import NoticeStatus
-from .export import XLSX, stats_workbook
+from .export import XLSX, reports_workbook, stats_workbook
 from .schemas import (
     AckIn,
     CaseRefOut,
@@ -226,6 +226,20 @@ def reports(request, filters: Query[ReportFilters]):
     if not filters.mine:
         require(user, "reports.view")
     return _ConvertingList(selectors.report_list(user, **filters.dict()), p.report_dict)
+
+
+EXPORT_LIMIT = 20_000
+
+
+@router.get("/reports.xlsx", url_name="reports_export", summary="导出情况报告台账（Excel，按当前筛选，最多 2 万条）")
+def reports_export(request, filters: Query[ReportFilters]):
+    user = request.auth
+    if not filters.mine:
+        require(user, "reports.view")
+    rows = selectors.report_list(user, **filters.dict())[:EXPORT_LIMIT]
+    response = HttpResponse(reports_workbook(rows).getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = content_disposition_header(True, "情况报告.xlsx")
+    return response
 
 
 @router.post("/reports", response={200: ReportOut, 201: ReportOut},

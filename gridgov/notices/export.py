@@ -40,3 +40,22 @@ def stats_workbook(notice, stats: dict, receipts) -> io.BytesIO:
     book.close()
     buffer.seek(0)
     return buffer
+
+
+def reports_workbook(reports) -> io.BytesIO:
+    """The report desk as filtered, one row per report (capped by the caller)."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    bold = book.add_format({"bold": True})
+    sheet = book.add_worksheet("情况报告")
+    sheet.write_row(0, 0, ["编号", "类别", "内容", "网格代码", "网格", "报告人", "报告时间", "状态", "处理意见",
+                           "处理时间", "案件编号"], bold)
+    for i, r in enumerate(reports, start=1):
+        sheet.write_row(i, 0, [r.pk, str(r.get_category_display()), r.text, r.region_id, r.region.name,
+                               presenters.person(r.author), _t(r.created_at), str(r.get_status_display()),
+                               r.handle_note, _t(r.handled_at), r.case.number if r.case_id else ""])
+    sheet.set_column(2, 2, 50)
+    sheet.set_column(3, 4, 18)
+    book.close()
+    buffer.seek(0)
+    return buffer

@@ -180,3 +180,23 @@ def test_list_endpoints_do_not_grow_with_rows(town_op, worker, village_admin, dj
     with django_assert_max_num_queries(5):
         status, page = town.get("notices/sent", {"page_size": 50})
     assert status == 200 and len(page["items"]) >= 4
+
+
+def test_report_desk_export(worker, village_admin, other_town_op):
+    from io import BytesIO
+
+    from python_calamine import CalamineWorkbook
+
+    services.report_send(acting_user=worker, category="opinion", text="导出测试：希望修缮村道")
+    client = Client()
+    client.force_login(village_admin)
+    response = client.get("/api/v1/notices/reports.xlsx", {"q": "导出测试"})
+    assert response.status_code == 200
+    rows = CalamineWorkbook.from_filelike(BytesIO(response.content)).get_sheet_by_index(0).to_python()
+    assert len(rows) == 2 and rows[1][2] == "导出测试：希望修缮村道" and rows[1][1] == "群众意见建议"
+    client.force_login(other_town_op)
+    rows = CalamineWorkbook.from_filelike(BytesIO(client.get("/api/v1/notices/reports.xlsx", {"q": "导出测试"})
+                                                  .content)).get_sheet_by_index(0).to_python()
+    assert len(rows) == 1  # outside the town: the header only
+    client.force_login(worker)
+    assert client.get("/api/v1/notices/reports.xlsx").status_code == 403
