@@ -10,6 +10,7 @@ from gridgov.accounts.choices import Role
 from gridgov.accounts.models import Assignment, Department
 from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
 from gridgov.core.models import AuditEntry
+from gridgov.core.testing import user_with_role
 from gridgov.notices import selectors, services
 from gridgov.notices.models import Notice, Receipt
 
@@ -165,3 +166,24 @@ def test_inbox_queries_do_not_grow(town_op, worker, django_assert_max_num_querie
         rows = list(selectors.inbox(worker)[:20])
         _ = [(r.notice.title, r.notice.author.username) for r in rows]
     assert len(rows) >= 5
+
+
+def test_department_head_and_village_authors(village_admin, village):
+    gaj = Department.objects.get(code="GAJ")
+    head = user_with_role(Role.DEPT_HEAD, department_code="GAJ")
+    notice = services.notice_send(acting_user=head, title="警务通知", region="420881", departments=[gaj.pk])
+    stations = set(Department.objects.filter(parent=gaj).values_list("id", flat=True)) | {gaj.pk}
+    expected = set(Assignment.objects.filter(is_active=True, department_id__in=stations)
+                   .values_list("user_id", flat=True)) - {head.pk}
+    got = set(Receipt.objects.filter(notice=notice).values_list("user_id", flat=True))
+    assert got == expected and len(stations) == 19
+    assert not Receipt.objects.filter(notice=notice).exclude(region_code="").exists()  # departments only
+    with pytest.raises(ValidationFailed) as other:
+        services.notice_send(acting_user=head, title="越权", region="420881",
+                             departments=[Department.objects.get(code="MZJ").pk])
+    assert other.value.code == "invalid_departments"
+    local = services.notice_send(acting_user=village_admin, title="村务通知", region=village.code)
+    assert set(Receipt.objects.filter(notice=local).values_list("user_id", flat=True)) == (
+        _hand_count(village.code) - {village_admin.pk})
+    with pytest.raises(ValidationFailed):
+        services.notice_send(acting_user=village_admin, title="越级", region=TOWN)
