@@ -289,6 +289,12 @@ def department_ranking(*, user, code: str, period: Period) -> list[dict]:
     names = dict(Department.objects.filter(code__in=[r["code"] for r in rows]).values_list("code", "name"))
     for r in rows:
         r["name"] = names.get(r["code"], r["code"])
+    return rank_departments(rows)
+
+
+def rank_departments(rows: list[dict]) -> list[dict]:
+    """Sort and number department rows (as node_kpis returns them) for the ranking."""
+    rows = [dict(r) for r in rows]
     rows.sort(key=lambda r: (-(r["on_time_rate"] if r["on_time_rate"] is not None else -1), r["returned"],
                              -r["closed"], r["code"]))
     for i, r in enumerate(rows, 1):

@@ -72,7 +72,7 @@ def node(request, code: str):
     node = selectors.access_node(request.user, code)
     return render(request, "dashboard/node.html", _context(
         request, node, period, k=data, children=selectors.children(user=request.user, code=code, period=period),
-        departments=selectors.department_ranking(user=request.user, code=code, period=period),
+        departments=selectors.rank_departments(data["cases"]["departments"]),
         map_kpis=selectors.MAP_KPIS, coverage_visible=selectors.coverage_visible(request.user)))
 
 
