@@ -49,6 +49,15 @@ def phone(browser, live_server, tmp_path):
     context.close()
 
 
+def wait_js(page, expression: str, timeout: float = 20.0) -> None:
+    """Poll an expression through page.evaluate (CDP, not subject to the page's CSP, which forbids
+    the eval that page.wait_for_function relies on)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.2)
+
+
 def login(page, url, worker):
     page.goto(f"{url}/m/")
     assert "/m/login/" in page.url
@@ -56,7 +65,7 @@ def login(page, url, worker):
     page.fill("#id_password", PASSWORD)
     page.click("#login-submit")
     page.wait_for_url(f"{url}/m/")
-    page.wait_for_function("navigator.serviceWorker.controller?.state === 'activated'", timeout=20_000)
+    wait_js(page, "navigator.serviceWorker.controller?.state === 'activated'")
     page.wait_for_selector("text=今日走访 0/1", timeout=20_000)
 
 

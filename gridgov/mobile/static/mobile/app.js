@@ -151,7 +151,8 @@
     return true;
   }
   async function pull() {
-    const cursor = grid && grid.cursor && grid.today === new Date().toISOString().slice(0, 10) ? grid.cursor : "";
+    // The server decides: a cursor from an earlier day gets a full pull (today's list, catalogues).
+    const cursor = grid && grid.cursor ? grid.cursor : "";
     const res = await fetch(API + (cursor ? "?cursor=" + encodeURIComponent(cursor) : ""), { credentials: "same-origin" });
     if (res.status === 401 || res.status === 403) { loginNeeded(); return; }
     if (!res.ok) throw new Error("同步失败（" + res.status + "）");
@@ -307,7 +308,12 @@
       const waiting = items.filter((i) => i.status !== "sent").length;
       if (waiting) { out.disabled = true; out.textContent = `还有 ${waiting} 条未发送，暂不能退出`; }
       form.append(out);
-      form.addEventListener("submit", async () => { await putGrid(null); });
+      form.addEventListener("submit", async (e) => {
+        // The grid's data leaves the phone with the worker (a shared or lost phone keeps nothing).
+        e.preventDefault();
+        await putGrid(null);
+        form.submit();
+      });
       view.append(form);
     });
   }
@@ -315,7 +321,7 @@
   // --- forms (a bottom sheet) -------------------------------------------------------------------------------
   function sheet(title, fields, onSubmit) {
     const s = $("#sheet");
-    const form = el("form", { class: "form", novalidate: true });
+    const form = el("form", { class: "form", noValidate: true });
     const error = el("p", { class: "error", hidden: true });
     form.append(el("h2", { text: title }), ...fields, error,
       el("div", { class: "actions" }, el("button", { type: "submit", class: "big primary", text: "保存" }),
