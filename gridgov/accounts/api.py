@@ -3,6 +3,9 @@ from datetime import datetime
 from ninja import Router, Schema
 from pydantic import Field
 
+from gridgov.core.errors import ApplicationError
+
+from . import twofactor
 from .models import ApiToken
 from .policy import get_scope
 from .services import api_token_issue, api_token_revoke, authenticate_for_token
@@ -14,6 +17,7 @@ class TokenIn(Schema):
     username: str = Field(..., min_length=1, max_length=150)
     password: str = Field(..., min_length=1, max_length=256)
     name: str = Field("", max_length=100, description="令牌用途，如设备名")
+    otp: str = Field("", max_length=20, description="动态验证码或恢复码（需双因素认证的账号必填）")
 
 
 class TokenOut(Schema):
@@ -43,6 +47,12 @@ class MeOut(Schema):
 @router.post("/token", auth=None, response={201: TokenOut}, summary="用户名密码换取访问令牌")
 def issue_token(request, data: TokenIn):
     user = authenticate_for_token(request=request, username=data.username, password=data.password)
+    if twofactor.required_for(user):
+        # The API must not be the way around the second factor.
+        if not twofactor.TotpDevice.objects.filter(user=user).exists():
+            raise ApplicationError("two_factor_enrolment_required", "该账号须先在网页登录时启用双因素认证", status=403)
+        if not data.otp or not twofactor.verify(user=user, code=data.otp):
+            raise ApplicationError("two_factor_required", "需要正确的动态验证码（otp）", status=401)
     token, raw = api_token_issue(acting_user=user, name=data.name)
     return 201, {"token": raw, "expires_at": token.expires_at}
 

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.core.fields import EncryptedTextField
+
 from .choices import ADMIN_ROLES, DEPARTMENT_ROLES, GLOBAL_ROLES, REGION_ROLE_LEVELS, DepartmentKind, Role
 
 
@@ -128,3 +130,36 @@ class ApiToken(models.Model):
     @property
     def is_valid(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now() and self.user.is_active
+
+
+class TotpDevice(models.Model):
+    """A user's confirmed authenticator (RFC 6238, 30 s steps, 6 digits). The secret is encrypted."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp_device", verbose_name=_("用户"))
+    secret = EncryptedTextField(_("密钥"), purpose="accounts.totp")
+    # The last accepted time step: a code is good once, so a code seen over a shoulder cannot be replayed.
+    last_step = models.BigIntegerField(default=0)
+    confirmed_at = models.DateTimeField(_("启用时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("双因素认证设备")
+        verbose_name_plural = _("双因素认证设备")
+
+    def __str__(self) -> str:
+        return f"TOTP · {self.user}"
+
+
+class RecoveryCode(models.Model):
+    """One-time codes for a lost phone; only their SHA-256 is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes", verbose_name=_("用户"))
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("恢复码")
+        verbose_name_plural = _("恢复码")
+        constraints = [models.UniqueConstraint(fields=["user", "code_hash"], name="recovery_code_unique")]
+
+    def __str__(self) -> str:
+        return f"recovery code · {self.user}"

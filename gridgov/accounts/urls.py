@@ -1,17 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .forms import LoginForm
+from . import views
 
 app_name = "accounts"
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/2fa/", views.two_factor, name="two_factor"),
+    path("login/2fa/enrol/", views.two_factor_enrol, name="two_factor_enrol"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
