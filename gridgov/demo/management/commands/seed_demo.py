@@ -22,12 +22,15 @@ class Command(BaseCommand):
                             help=f"每个网格平均约 N 名居民（默认 {population.DEFAULT_PER_GRID}）")
         parser.add_argument("--visit-days", type=int, default=population.DEFAULT_VISIT_DAYS, metavar="DAYS",
                             help=f"生成最近 DAYS 天的走访记录（默认 {population.DEFAULT_VISIT_DAYS}，0 为不生成）")
+        parser.add_argument("--city-fraction", type=float, default=1.0, metavar="F",
+                            help="仅 --scale city：人口、走访和案件按比例 F（0-1]生成（测试与试跑用，默认 1）")
         parser.add_argument("--quiet", action="store_true", help="不输出任何内容")
 
     def handle(self, *args, scale="small", if_empty=False, quiet=False, **options):
-        if scale == "city":
-            raise CommandError("--scale city 需要人口等模块，尚未实现")
         seed.check_demo_password()
+        if scale == "city":
+            self._city(if_empty=if_empty, quiet=quiet, **options)
+            return
         if options.get("people_per_grid", 1) < 1 or options.get("visit_days", 0) < 0:
             raise CommandError("--people-per-grid 至少为 1，--visit-days 不能为负")
         progress = None if quiet else lambda line: self.stderr.write(line)
@@ -56,6 +59,36 @@ class Command(BaseCommand):
                 f"{c['departments']} 个职能部门、{c['users']:,} 个账号"
                 + (f"；{c['households']:,} 户、{c['residents']:,} 名居民、{c['care_tags']:,} 个关爱对象标签、"
                    f"{c['visits']:,} 条走访记录。" if "residents" in c else "。")
+            )
+        self._report(result.accounts, quiet)
+
+    def _city(self, *, if_empty: bool, quiet: bool, **options) -> None:
+        from gridgov.demo import city
+
+        fraction = options.get("city_fraction", 1.0)
+        if not 0 < fraction <= 1:
+            raise CommandError("--city-fraction 必须大于 0 且不大于 1")
+        reason = seed.existing_data()
+        if reason and if_empty:
+            if not quiet:
+                self.stderr.write(f"{reason}，跳过生成演示数据。")
+            self._report(seed.demo_accounts(), quiet)
+            return
+        try:
+            result = city.seed_city(seed=options["seed"], fraction=fraction,
+                                    progress=None if quiet else lambda line: self.stderr.write(line),
+                                    stream=None if quiet else self.stderr._out)
+        except seed.SeedRefused as exc:
+            raise CommandError(
+                f"{exc}，--scale city 只能在空数据库上生成（未做任何修改）。请换一个空数据库后重试。"
+            ) from exc
+        if not quiet:
+            c = result.counts
+            phases = "，".join(f"{k} {v:.0f} 秒" for k, v in result.timings.items())
+            self.stderr.write(
+                f"完成，用时 {result.seconds:.0f} 秒（{phases}）：{c['residents']:,} 名居民、{c['households']:,} 户、"
+                f"{c['visits']:,} 条走访记录、{c['cases']:,} 件案件、{c.get('egov_applications', 0):,} 件政务申请、"
+                f"{c.get('points_entries', 0):,} 条积分台账。"
             )
         self._report(result.accounts, quiet)
 
