@@ -328,6 +328,9 @@ def seed_small(
         from . import notices as demo_notices  # city and town notices with receipts; grid reports
 
         counts |= demo_notices.seed_notices(seed=seed, progress=step)
+        from . import video as demo_video  # 雪亮工程: cameras in every village, standing grants, views
+
+        counts |= demo_video.seed_video(seed=seed, progress=step)
     return SeedResult(counts=counts, accounts=demo_accounts(), seconds=time.perf_counter() - step.start)
 
 
