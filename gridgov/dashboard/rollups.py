@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Substr, TruncDate
 from django.utils import timezone
@@ -437,8 +437,13 @@ def refresh(grids: Iterable[str], days: Iterable[date]) -> int:
             changed += 1
             day, code, kpi, dim = key
             for target in [code, *ancestors(code)]:
-                updated = Rollup.objects.filter(code=target, day=day, kpi=kpi, dim=dim).update(value=F("value") + delta)
-                if not updated:
-                    Rollup.objects.create(code=target, day=day, kpi=kpi, dim=dim, value=delta,
-                                          level=LEVEL_OF_LENGTH[len(target)])
+                row = Rollup.objects.filter(code=target, day=day, kpi=kpi, dim=dim)
+                if row.update(value=F("value") + delta):
+                    continue
+                try:
+                    with transaction.atomic():  # a savepoint: another process may insert the same key first
+                        Rollup.objects.create(code=target, day=day, kpi=kpi, dim=dim, value=delta,
+                                              level=LEVEL_OF_LENGTH[len(target)])
+                except IntegrityError:
+                    row.update(value=F("value") + delta)
     return changed
