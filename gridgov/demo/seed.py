@@ -331,6 +331,9 @@ def seed_small(
         from . import video as demo_video  # 雪亮工程: cameras in every village, standing grants, views
 
         counts |= demo_video.seed_video(seed=seed, progress=step)
+        from . import dashboard as demo_dashboard  # rollups of the last 7 days (docs/dashboard.md)
+
+        counts |= demo_dashboard.seed_dashboard(seed=seed, progress=step)
     return SeedResult(counts=counts, accounts=demo_accounts(), seconds=time.perf_counter() - step.start)
 
 
