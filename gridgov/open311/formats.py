@@ -2,12 +2,15 @@
 [{code, description}] or <errors><error>…</error></errors>."""
 
 import json
+import re
 from datetime import datetime
 from xml.etree import ElementTree as ET
 
 from django.http import HttpResponse
 from django.utils import timezone
 
+# Characters XML 1.0 cannot carry at all (C0 controls other than tab, newline, carriage return).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 
 
@@ -21,7 +24,7 @@ def _text(value) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return _NOT_XML.sub("", str(value))
 
 
 def _xml_value(parent: ET.Element, tag: str, value) -> None:

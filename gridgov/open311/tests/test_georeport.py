@@ -393,3 +393,9 @@ def test_jurisdiction_id_narrows_the_list(huji):
     assert as_json(get("requests.json", api_key=key, jurisdiction_id="420881103202")) == []  # 袁台村
     assert_error(get("requests.json", api_key=key, jurisdiction_id=LENGSHUI), 403)
     assert_error(get("requests.xml", api_key=key, jurisdiction_id="999999999"), 404, "xml")
+
+
+def test_control_characters_still_give_well_formed_xml(huji):
+    sent = _submit(huji, description="路灯\x01不亮\x1f")
+    root = as_xml(get(f"requests/{sent['service_request_id']}.xml", api_key=huji.raw_key))
+    assert root.findtext("request/description").startswith("路灯")
