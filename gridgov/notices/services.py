@@ -257,17 +257,14 @@ def _store_attachment(notice: Notice, upload, ext: str) -> NoticeAttachment:
 # --- notices: reading, acknowledging, withdrawing ---------------------------------------------------
 
 
-def _receipt(user, notice_id, *, lock: bool = False) -> Receipt:
+def _receipt(user, notice_id) -> Receipt:
     if not getattr(user, "is_authenticated", False):
         raise NotFound()
     try:
         pk = int(getattr(notice_id, "pk", notice_id))
     except (TypeError, ValueError):
         raise NotFound() from None
-    qs = Receipt.objects.select_related("notice").filter(notice_id=pk, user=user)
-    if lock:
-        qs = qs.select_for_update()
-    found = qs.first()
+    found = Receipt.objects.select_related("notice").filter(notice_id=pk, user=user).first()
     if found is None:
         raise NotFound()
     return found
@@ -299,7 +296,7 @@ def acknowledge(user, notice_id, comment: str = "") -> Receipt:
     """
     require(user, "notices.view")
     comment = _text(comment, field="comment", what="签收意见", limit=MAX_COMMENT)
-    receipt = _receipt(user, notice_id, lock=True)
+    receipt = _receipt(user, notice_id)
     notice = receipt.notice
     if notice.status == NoticeStatus.WITHDRAWN:
         raise Conflict("notice_withdrawn", "该通知已撤回，无需签收")
