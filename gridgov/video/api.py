@@ -21,6 +21,7 @@ from .schemas import (
     CameraFilters,
     CameraIn,
     CameraOut,
+    CameraPatch,
     GrantFilters,
     GrantIn,
     GrantOut,
@@ -109,6 +110,15 @@ def get_camera(request, camera_id: int):
     camera = access_camera(request.auth, camera_id)
     camera.watchable = watch_grant(request.auth, camera) is not None
     return camera
+
+
+@router.patch("/cameras/{int:camera_id}", response=CameraOut, summary="修改摄像机登记信息（视频源地址只写）")
+def update_camera(request, camera_id: int, data: CameraPatch):
+    fields = data.dict(exclude_unset=True)
+    if "grid" in fields:
+        fields["grid_code"] = fields.pop("grid")
+    services.camera_update(acting_user=request.auth, camera_id=camera_id, **fields)
+    return access_camera(request.auth, camera_id)
 
 
 @router.post("/cameras/{int:camera_id}/maintenance", response={201: MaintenanceOut}, summary="登记维护记录")

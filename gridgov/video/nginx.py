@@ -44,7 +44,7 @@ def render(cfg: MediaConfig) -> str:
         app_proxy = (
             "        location / {\n"
             f"            proxy_pass {cfg.app_upstream};\n"
-            "            proxy_set_header Host $host;\n"
+            "            proxy_set_header Host $http_host;\n"
             "            proxy_set_header X-Forwarded-Proto $scheme;\n"
             "            client_max_body_size 20m;\n"
             "        }\n"

@@ -66,6 +66,20 @@ class CameraIn(Schema):
     note: str = Field("", max_length=200)
 
 
+class CameraPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    grid: str | None = Field(None, pattern=r"^\d{15}$")
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+    kind: CameraKind | None = None
+    owner: str | None = Field(None, max_length=100)
+    stream_source: str | None = Field(None, max_length=500, description="只写：加密保存，任何接口都不会返回")
+    installed_on: date | None = None
+    funding: Funding | None = None
+    funding_yuan: int | None = Field(None, ge=0, le=10_000_000)
+    note: str | None = Field(None, max_length=200)
+
+
 class MaintenanceIn(Schema):
     kind: MaintenanceKind
     performed_on: date

@@ -214,3 +214,20 @@ def test_review_api(video):
     assert_error(status, out, 404)
     status, stats = ApiClient(video.op_a).get("video/reviews/stats")
     assert status == 200 and stats[-1]["helped_cases"] >= 1
+
+
+def test_camera_update_keeps_the_source_secret_and_audits(video):
+    client = ApiClient(video.centre)
+    response = client.client.patch(f"/api/v1/video/cameras/{video.cam_a.pk}",
+                                   data='{"name": "村委会门口（新）", "stream_source": "rtsp://10.5.5.5/new"}',
+                                   content_type="application/json", **client.headers)
+    body = response.json()
+    assert response.status_code == 200 and body["name"] == "村委会门口（新）" and "stream_source" not in body
+    camera = Camera.objects.get(pk=video.cam_a.pk)
+    assert camera.stream_source == "rtsp://10.5.5.5/new"
+    entry = AuditEntry.objects.filter(action="video.camera.update", object_id=str(camera.pk)).latest("id")
+    assert "10.5.5.5" not in str(entry.changes) and "stream_source" in entry.changes
+    op = ApiClient(video.op_a)
+    response = op.client.patch(f"/api/v1/video/cameras/{video.cam_a.pk}", data='{"name": "x"}',
+                               content_type="application/json", **op.headers)
+    assert response.status_code == 403 and Camera.objects.get(pk=video.cam_a.pk).name == "村委会门口（新）"

@@ -23,7 +23,7 @@ from gridgov.accounts.models import Assignment, User
 from gridgov.regions.models import Region
 from gridgov.video import conf
 from gridgov.video.choices import CameraStatus, Protocol, ViewEnd
-from gridgov.video.models import Camera, ViewSession
+from gridgov.video.models import AccessGrant, Camera, ViewSession
 from gridgov.video.nginx import DEFAULT_MODULE, MediaConfig, prepare
 from gridgov.video.services import grant_create, grant_revoke, view_close_idle, view_start
 
@@ -89,6 +89,8 @@ def make_world():
     cam_b = Camera.objects.create(code="CAM-B", name="村口", grid=grid, lon=112.71, lat=31.081,
                                   stream_source="rtsp://10.9.8.7:554/secret-b")
     now = timezone.now()
+    # The demo's standing grants (if the seeded demo is still there) must not outlive our revocation.
+    AccessGrant.objects.filter(revoked_at__isnull=True).update(revoked_at=now - timedelta(seconds=1))
     grant = grant_create(acting_user=centre, purpose="镇综治中心日常巡看", valid_from=now - timedelta(minutes=1),
                          valid_until=now + timedelta(days=1), grantee_role=Role.TOWN_OPERATOR,
                          grantee_region_code=town.code, scope_region_code=town.code)
@@ -96,12 +98,12 @@ def make_world():
 
 
 class MediaServer:
-    def __init__(self, platform: str, prefix: Path):
+    def __init__(self, platform: str, prefix: Path, app_upstream: str = ""):
         self.rtmp_port, self.http_port = free_port(), free_port()
         self.prefix = prefix
         self.conf = prepare(MediaConfig(platform=platform, prefix=prefix, rtmp_listen=f"127.0.0.1:{self.rtmp_port}",
                                         http_listen=f"127.0.0.1:{self.http_port}", daemon=False, update_seconds=2,
-                                        log_level="info"))
+                                        log_level="info", app_upstream=app_upstream))
         self.proc: subprocess.Popen | None = None
         self.publisher: subprocess.Popen | None = None
 
