@@ -95,14 +95,19 @@ def desk_account(channel: str):
     username, name = DESK_ACCOUNTS[channel]
     User = get_user_model()
     user = User.objects.filter(username=username).first()
-    if user is None:
-        from gridgov.regions.models import Region
+    if user is not None:
+        return user
+    from gridgov.regions.models import Region
 
-        user = User(username=username, full_name=name, is_active=True)
-        user.set_unusable_password()
-        user.save()
-        county = Region.objects.filter(level=1).order_by("code").first()
-        Assignment.objects.create(user=user, role=Role.CITY_OPERATOR, region=county)
+    try:
+        with transaction.atomic():
+            user = User(username=username, full_name=name, is_active=True)
+            user.set_unusable_password()
+            user.save()
+            county = Region.objects.filter(level=1).order_by("code").first()
+            Assignment.objects.create(user=user, role=Role.CITY_OPERATOR, region=county)
+    except IntegrityError:  # another process created it a moment ago
+        user = User.objects.get(username=username)
     return user
 
 

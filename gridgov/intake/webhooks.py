@@ -48,13 +48,17 @@ def _sms_error(status: int, code: str, message: str, **headers) -> JsonResponse:
     return response
 
 
-def _refuse(channel: str, status: int, code: str, message: str, **headers) -> JsonResponse:
-    if status == 429:  # a flood is not audited row by row (that would let it fill the log)
-        log.warning("%s inbound rate-limited: %s", channel, message)
-        return _sms_error(status, code, message, **headers)
-    audit_record(actor=None, action=f"intake.{channel}.refused", username=f"{channel}:gateway",
-                 outcome=AuditOutcome.FAILURE,
-                 message=f"{status} {code}")
+def audit_refusal(channel: str, ip: str, status: int, code: str) -> None:
+    """Audits a refused call, at most 20 a minute per address: a flood must not fill the audit log."""
+    log.warning("%s inbound refused from %s: %s %s", channel, ip, status, code)
+    if status == 429 or not ratelimit.hit(f"audit:{channel}:{ip}", limit=20, window=60).allowed:
+        return
+    audit_record(actor=None, action=f"intake.{channel}.refused", username=f"{channel}:{ip}"[:150],
+                 outcome=AuditOutcome.FAILURE, message=f"{status} {code}")
+
+
+def _refuse(request, status: int, code: str, message: str, **headers) -> JsonResponse:
+    audit_refusal("sms", _client_ip(request), status, code)
     return _sms_error(status, code, message, **headers)
 
 
@@ -88,52 +92,52 @@ def sms_inbound(request):
         return _sms_error(503, "not_configured", "短信接入未配置")
     address = ratelimit.hit(f"sms-in:ip:{_client_ip(request)}", limit=SMS_PER_ADDRESS[0], window=SMS_PER_ADDRESS[1])
     if not address.allowed:
-        return _refuse("sms", 429, "rate_limited", "请求过于频繁", Retry_After=str(address.retry_after))
+        return _refuse(request, 429, "rate_limited", "请求过于频繁", Retry_After=str(address.retry_after))
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > SMS_MAX_BODY:
-        return _refuse("sms", 413, "payload_too_large", f"请求体不能超过 {SMS_MAX_BODY} 字节")
+        return _refuse(request, 413, "payload_too_large", f"请求体不能超过 {SMS_MAX_BODY} 字节")
     body = request.body
     if len(body) > SMS_MAX_BODY:
-        return _refuse("sms", 413, "payload_too_large", f"请求体不能超过 {SMS_MAX_BODY} 字节")
+        return _refuse(request, 413, "payload_too_large", f"请求体不能超过 {SMS_MAX_BODY} 字节")
     timestamp = request.headers.get("X-Timestamp", "")
     nonce = request.headers.get("X-Nonce", "")
     signature = request.headers.get("X-Signature", "")
     if not (timestamp.isdigit() and NONCE_RE.match(nonce) and signature):
-        return _refuse("sms", 401, "signature_missing", "缺少签名、时间戳或随机数")
+        return _refuse(request, 401, "signature_missing", "缺少签名、时间戳或随机数")
     if not hmac.compare_digest(sms_signature(secret, timestamp, nonce, body), signature.lower()):
-        return _refuse("sms", 401, "bad_signature", "签名不正确")
+        return _refuse(request, 401, "bad_signature", "签名不正确")
     window = settings.SMS_INBOUND_WINDOW
     if abs(timezone.now().timestamp() - int(timestamp)) > window:
-        return _refuse("sms", 401, "stale_timestamp", f"时间戳超出 {window} 秒的有效期")
+        return _refuse(request, 401, "stale_timestamp", f"时间戳超出 {window} 秒的有效期")
     if not remember_nonce(Channel.SMS, nonce, window):
-        return _refuse("sms", 409, "replayed", "重复的请求（随机数已使用）")
+        return _refuse(request, 409, "replayed", "重复的请求（随机数已使用）")
     try:
         data = json.loads(body)
     except ValueError:
-        return _refuse("sms", 400, "malformed", "请求体不是有效的 JSON")
+        return _refuse(request, 400, "malformed", "请求体不是有效的 JSON")
     if not isinstance(data, dict):
-        return _refuse("sms", 400, "malformed", "请求体应为 JSON 对象")
+        return _refuse(request, 400, "malformed", "请求体应为 JSON 对象")
     message_id, sender, text = data.get("message_id"), data.get("from"), data.get("text")
     if not isinstance(message_id, str) or not MESSAGE_ID_RE.match(message_id):
-        return _refuse("sms", 400, "invalid_message_id", "message_id 应为 1-64 位字母、数字或 _ . : -")
+        return _refuse(request, 400, "invalid_message_id", "message_id 应为 1-64 位字母、数字或 _ . : -")
     phone = normalise_phone(sender) if isinstance(sender, str) else ""
     if not phone:
-        return _refuse("sms", 400, "invalid_sender", "发送号码应为手机号")
+        return _refuse(request, 400, "invalid_sender", "发送号码应为手机号")
     if not isinstance(text, str):
-        return _refuse("sms", 400, "invalid_text", "text 应为字符串")
+        return _refuse(request, 400, "invalid_text", "text 应为字符串")
     known = InboundMessage.objects.filter(channel=Channel.SMS, external_id=message_id).select_related("case").first()
     if known is not None:  # the gateway's retry: the same answer, not counted against the sender
         return _answer(known, replayed=True)
     per_sender = ratelimit.hit(f"sms-in:from:{services.sender_index(Channel.SMS, phone)}", limit=SMS_PER_SENDER[0],
                                window=SMS_PER_SENDER[1])
     if not per_sender.allowed:
-        return _refuse("sms", 429, "rate_limited", "该号码发送过于频繁，请稍后再试",
+        return _refuse(request, 429, "rate_limited", "该号码发送过于频繁，请稍后再试",
                        Retry_After=str(per_sender.retry_after))
     try:
         msg, replayed = services.receive(services.Report(channel=Channel.SMS, external_id=message_id, sender=phone,
                                                          phone=phone, text=text))
     except ApplicationError as exc:
-        return _refuse("sms", exc.status, exc.code, exc.message)
+        return _refuse(request, exc.status, exc.code, exc.message)
     if not replayed:
         services.confirm_by_sms(msg, phone)
     return _answer(msg, replayed=replayed)

@@ -31,12 +31,11 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from gridgov.cases import attachments
 from gridgov.core import ratelimit
-from gridgov.core.audit import audit_record
 from gridgov.core.errors import ApplicationError
-from gridgov.core.models import AuditOutcome
 
 from . import services
 from .models import Channel, InboundMessage, Outcome, WechatSession
+from .webhooks import audit_refusal
 
 log = logging.getLogger("gridgov.intake.wechat")
 
@@ -63,9 +62,8 @@ def _plain(status: int, text: str) -> HttpResponse:
     return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
 
 
-def _refuse(status: int, code: str, text: str) -> HttpResponse:
-    audit_record(actor=None, action="intake.wechat.refused", username="wechat:callback",
-                 outcome=AuditOutcome.FAILURE, message=f"{status} {code}")
+def _refuse(request, status: int, code: str, text: str) -> HttpResponse:
+    audit_refusal("wechat", request.META.get("REMOTE_ADDR", ""), status, code)
     return _plain(status, text)
 
 
@@ -82,32 +80,32 @@ def callback(request):
         return _plain(503, "not configured")
     ts, nonce, sig = (request.GET.get(k, "") for k in ("timestamp", "nonce", "signature"))
     if not (ts.isdigit() and nonce and sig) or not hmac.compare_digest(signature(token, ts, nonce), sig):
-        return _refuse(403, "bad_signature", "invalid signature")
+        return _refuse(request, 403, "bad_signature", "invalid signature")
     if request.method == "GET":  # URL verification when the server address is configured
         return _plain(200, request.GET.get("echostr", ""))
     if abs(time.time() - int(ts)) > WINDOW:
-        return _refuse(403, "stale_timestamp", "stale timestamp")
+        return _refuse(request, 403, "stale_timestamp", "stale timestamp")
     if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY or len(request.body) > MAX_BODY:
-        return _refuse(413, "payload_too_large", "payload too large")
+        return _refuse(request, 413, "payload_too_large", "payload too large")
     raw = request.body
     if b"<!DOCTYPE" in raw.upper() or b"<!ENTITY" in raw.upper():  # the protocol never sends a DTD
-        return _refuse(400, "malformed", "malformed xml")
+        return _refuse(request, 400, "malformed", "malformed xml")
     crypto = _crypto()
     encrypted = request.GET.get("encrypt_type") == "aes"
     try:
         if encrypted:
             if crypto is None:
-                return _refuse(400, "not_safe_mode", "safe mode is not configured")
+                return _refuse(request, 400, "not_safe_mode", "safe mode is not configured")
             raw = crypto.decrypt_message(raw, request.GET.get("msg_signature", ""), ts, nonce)
         elif crypto is not None:
-            return _refuse(400, "plaintext_refused", "safe mode requires encrypt_type=aes")
+            return _refuse(request, 400, "plaintext_refused", "safe mode requires encrypt_type=aes")
         message = parse_message(raw)
     except (InvalidSignatureException, InvalidAppIdException):
-        return _refuse(403, "bad_msg_signature", "invalid msg_signature")
+        return _refuse(request, 403, "bad_msg_signature", "invalid msg_signature")
     except Exception:  # noqa: BLE001 — bad base64, bad padding, broken XML: all one refusal
-        return _refuse(400, "malformed", "malformed message")
+        return _refuse(request, 400, "malformed", "malformed message")
     if not getattr(message, "source", None) or not getattr(message, "target", None):
-        return _refuse(400, "malformed", "malformed message")
+        return _refuse(request, 400, "malformed", "malformed message")
     limit = ratelimit.hit(f"wechat-in:{services.sender_index(Channel.WECHAT, message.source)}",
                           limit=PER_SENDER[0], window=PER_SENDER[1])
     if not limit.allowed:
