@@ -65,10 +65,12 @@ print(best[1].username)
     username = picked.stdout.strip().splitlines()[-1]
     print(f"database migrated and seeded in {time.monotonic() - t0:.0f} s; worker {username}", flush=True)
     port = free_port()
+    log = open(tmp / "server.log", "w")  # noqa: SIM115 (open for the server's lifetime)
     server = subprocess.Popen([str(GRIDGOV), "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    # System checks take a while on a loaded machine: wait up to three minutes for the port.
+    for _ in range(900):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             break
