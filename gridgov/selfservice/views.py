@@ -32,6 +32,7 @@ def login(request):
     if current_session(request) is not None and request.method == "GET":
         return redirect("selfservice:home")
     context = {"step": "phone", "phone": "", "error": "", "next": _safe_next(request)}
+    status = 200
     if request.method == "POST":
         phone = (request.POST.get("phone") or "").strip()
         context["phone"] = phone
@@ -47,7 +48,7 @@ def login(request):
             context["sent"] = True
         except ApplicationError as error:
             context["error"] = error.message
-    status = 429 if context["error"] and "频繁" in context["error"] else 200
+            status = error.status
     return render(request, "selfservice/login.html", context, status=status)
 
 

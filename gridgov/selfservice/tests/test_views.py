@@ -46,7 +46,8 @@ def test_sign_in_through_the_pages(resident):
                                           "next": "/my/points/"})
     if response.status_code == 302:  # the one-in-a-million right guess
         return
-    assert "验证码错误" in response.content.decode() and not ResidentSession.objects.exists()
+    assert response.status_code == 400 and "验证码错误" in response.content.decode()
+    assert not ResidentSession.objects.exists()
     response = client.post("/my/login/", {"phone": resident.phone, "step": "code",
                                           "code": last_code(resident.phone), "next": "/my/points/"})
     assert response.status_code == 302 and response.url == "/my/points/"
@@ -121,3 +122,12 @@ def test_staff_login_is_not_a_resident_session():
     client = Client()
     client.force_login(user_with_role("city_operator"))
     assert client.get("/my/").url.startswith("/my/login/")
+
+
+def test_login_page_shows_the_limits(resident):
+    client = Client()
+    assert client.post("/my/login/", {"phone": resident.phone}).status_code == 200
+    again = client.post("/my/login/", {"phone": resident.phone})
+    assert again.status_code == 429 and "验证码发送过于频繁" in again.content.decode()
+    bad = client.post("/my/login/", {"phone": "123"})
+    assert bad.status_code == 400 and "11 位手机号码" in bad.content.decode()
