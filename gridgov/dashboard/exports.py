@@ -71,7 +71,8 @@ def table(*, user, name: str, code: str, period: Period) -> Table:
                 ("worker", "网格员", 10), ("visits", "走访（次）", 9), ("patrols", "巡查（次）", 9),
                 ("required", "应走访（人次）", 12), ("covered", "已走访（人次）", 12),
                 ("completion_rate", "走访完成率（%）", 13), ("reports", "上报（件）", 9),
-                ("self_resolved", "自行处置（件）", 12), ("ratings", "评价（次）", 9), ("rating_avg", "评价均分", 9),
+                ("self_resolved", "自行处置（件）", 12), ("on_time_rate", "按期结案率（%）", 13),
+                ("ratings", "评价（次）", 9), ("rating_avg", "评价均分", 9),
                 ("score", "考核得分", 9)]
         return Table("网格员月度考核", cols, selectors.worker_evaluation(user=user, code=code, month=period.start))
     if name == "trend":

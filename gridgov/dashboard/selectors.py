@@ -351,8 +351,9 @@ def trend(*, user, code: str, period: Period, granularity: str = "day") -> dict:
 
 def worker_evaluation(*, user, code: str, month: date) -> list[dict]:
     """The monthly evaluation (考核) of each grid worker under `code`: visits done vs required, reports,
-    on-the-spot resolutions, ratings, and a score = 60 × completion rate + 40 × mean rating / 5
-    (the parts that have no data are left out and the rest rescaled; docs/dashboard.md)."""
+    on-the-spot resolutions, timeliness (the grid's on-time closure rate), ratings, and a score =
+    60 × completion rate + 40 × mean rating / 5 (the parts that have no data are left out and the rest
+    rescaled; docs/dashboard.md)."""
     from gridgov.accounts.choices import Role
     from gridgov.accounts.models import Assignment
 
@@ -365,6 +366,7 @@ def worker_evaluation(*, user, code: str, month: date) -> list[dict]:
     sums: dict[str, dict[tuple, int]] = defaultdict(lambda: defaultdict(int))
     qs = Rollup.objects.filter(level=4, code__startswith=node.code, day__range=(period.start, period.end),
                                kpi__in=["visit.done", "visit.required", "visit.covered", "case.reported",
+                                        "case.closed", "case.closed_on_time",
                                         "case.self_resolved", "case.rating_sum", "case.rating_n", "visit.patrols"])
     for c, kpi, dim, v in qs.values("code", "kpi", "dim").annotate(v=Sum("value")).values_list(
             "code", "kpi", "dim", "v").order_by():
@@ -393,7 +395,9 @@ def worker_evaluation(*, user, code: str, month: date) -> list[dict]:
                      "required": required if show else None, "covered": covered if show else None,
                      "completion_rate": completion,
                      "reports": sum(v.get(("case.reported", s), 0) for s in WORKER_SOURCES),
-                     "self_resolved": _total(v, "case.self_resolved"), "ratings": rating_n,
+                     "self_resolved": _total(v, "case.self_resolved"),
+                     "on_time_rate": _rate(_total(v, "case.closed_on_time"), _total(v, "case.closed")),
+                     "ratings": rating_n,
                      "rating_avg": rating, "score": score})
     rows.sort(key=lambda r: (-(r["score"] if r["score"] is not None else -1), r["grid_code"]))
     return rows

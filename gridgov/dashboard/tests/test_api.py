@@ -2,6 +2,7 @@
 their grid), refusals (out of scope 404, wrong role 403, anonymous 401, malformed input 400)."""
 
 import io
+import re
 from datetime import timedelta
 
 import openpyxl
@@ -129,3 +130,26 @@ def test_coverage_hidden_from_roles_without_sight_of_every_tag():
     assert "severe_mental_disorder" not in names and "drug_user" not in names
     status, body = ApiClient(user_with_role(Role.TOWN_OPERATOR, HUJI)).get(f"dashboard/nodes/{HUJI}/kpis")
     assert body["visits"]["required"] is not None
+
+
+def test_queries_do_not_grow_with_the_node():
+    """A city page reads rollups, never raw rows: the same handful of queries at every level."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = ApiClient(user_with_role(Role.CITY_OPERATOR))
+    api.get("dashboard/home")  # the token's first use writes to it once; not part of the pages' cost
+    counts = {}
+    for code in ("420881", HUJI, GRID):
+        for path in ("kpis", "children", "trend", "departments"):
+            with CaptureQueriesContext(connection) as ctx:
+                status, _ = api.get(f"dashboard/nodes/{code}/{path}")
+            assert status == 200
+            counts[(code, path)] = len(ctx.captured_queries)
+            raw = [q["sql"] for q in ctx.captured_queries
+                   if re.search(r'FROM "(cases_case|visits_visit|people_resident|points_ledgerentry)"', q["sql"])]
+            assert not raw, raw
+    for path in ("kpis", "children", "trend", "departments"):
+        # 18 towns or 30 villages below: the same statements (a grid skips the active-village count).
+        assert counts[("420881", path)] == counts[(HUJI, path)], counts
+        assert counts[("420881", path)] <= 12 and counts[(GRID, path)] <= counts[(HUJI, path)], counts

@@ -150,7 +150,7 @@ def test_worker_evaluation_counts_reports_and_ratings(march):
     rows = selectors.worker_evaluation(user=city, code=GRID[:12], month=date(2015, 3, 1))
     row = next(r for r in rows if r["grid_code"] == GRID)
     assert (row["visits"], row["reports"], row["self_resolved"], row["ratings"], row["rating_avg"]) == (3, 2, 1, 1, 4.0)
-    assert row["worker"]
+    assert row["worker"] and row["on_time_rate"] == 50.0
     # Only the rating counts this month (no coverage computed for 2015): 40 × 4/5 rescaled to 100.
     assert row["score"] == 80.0
     assert all(r["grid_code"].startswith(GRID[:12]) for r in rows)
