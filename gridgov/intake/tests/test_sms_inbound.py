@@ -203,3 +203,11 @@ def test_racing_retries_store_one_message(settings):
     assert len(results) == 2 and results[0][0] == results[1][0]
     assert sorted(r[1] for r in results) == [False, True]
     assert InboundMessage.objects.filter(external_id="GW-RACE-1").count() == 1
+
+
+def test_a_flood_of_unsigned_calls_is_audited_at_most_20_times_a_minute():
+    before = AuditEntry.objects.filter(action="intake.sms.refused").count()
+    for _ in range(25):
+        response = Client().post(URL, data=b"{}", content_type="application/json")
+        assert response.status_code == 401
+    assert AuditEntry.objects.filter(action="intake.sms.refused").count() - before == 20
