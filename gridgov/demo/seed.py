@@ -334,6 +334,9 @@ def seed_small(
         from . import dashboard as demo_dashboard  # rollups of the last 7 days (docs/dashboard.md)
 
         counts |= demo_dashboard.seed_dashboard(seed=seed, progress=step)
+        from . import trust as demo_trust  # the security administrator (三员分立, docs/security.md)
+
+        counts |= demo_trust.seed_trust(seed=seed, progress=step)
     return SeedResult(counts=counts, accounts=demo_accounts(), seconds=time.perf_counter() - step.start)
 
 

@@ -63,3 +63,13 @@ def test_no_account_holds_two_administrator_roles(secadmin):
         with pytest.raises(ApplicationError, match="三员分立"):
             assignment_create(acting_user=secadmin, user=admin, role=role)
     assert Assignment.objects.filter(user=admin).count() == before
+
+
+def test_the_demo_has_a_security_administrator_apart_from_the_others():
+    from gridgov.demo.trust import seed_trust
+
+    assert seed_trust(seed=1) == {"security_admins": 1}
+    seed_trust(seed=1)  # idempotent: a second run adds nothing
+    holders = Assignment.objects.filter(role=Role.SECURITY_ADMIN, user__username="secadmin")
+    assert holders.count() == 1
+    assert not Assignment.objects.filter(user__username="secadmin").exclude(role=Role.SECURITY_ADMIN).exists()
