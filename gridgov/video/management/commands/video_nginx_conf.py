@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--update-seconds", type=int, default=10, help="播放中向平台复核的间隔（秒）")
         parser.add_argument("--app-upstream", default="", help="同时把 / 反向代理到平台（同源提供页面和 HLS）")
         parser.add_argument("--foreground", action="store_true", help="daemon off（由 systemd 或测试管理进程）")
-        parser.add_argument("--stdout", action="store_true", help="只打印配置，不写文件")
+        parser.add_argument("--print", dest="print_only", action="store_true", help="只打印配置，不写文件")
 
     def handle(self, *args, **opts):
         cfg = MediaConfig(platform=opts["platform"], prefix=Path(opts["prefix"]), rtmp_listen=opts["rtmp_listen"],
@@ -25,7 +25,7 @@ class Command(BaseCommand):
                           daemon=not opts["foreground"], update_seconds=opts["update_seconds"],
                           app_upstream=opts["app_upstream"])
         try:
-            if opts["stdout"]:
+            if opts["print_only"]:
                 self.stdout.write(render(cfg))
                 return
             path = prepare(cfg)
