@@ -146,7 +146,11 @@ def insert_cases(n: int) -> None:
             return base
         return by_code["WGZX"] if "WGZX" in by_code else None
 
-    counters: dict = {}
+    # Numbers continue after what the demo seed (cases, hotline and SMS intake …) already used per day.
+    counters: dict = {c.day: c.last for c in CaseCounter.objects.all()}
+    for number in Case.objects.values_list("number", flat=True):
+        day = datetime.strptime(number[:8], "%Y%m%d").date()
+        counters[day] = max(counters.get(day, 0), int(number[8:]))
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:  # a bigger page cache for the bulk load only
             cursor.execute("PRAGMA cache_size = -262144")
@@ -202,6 +206,7 @@ def insert_cases(n: int) -> None:
             flush()
     total += len(batch)
     flush()
+    CaseCounter.objects.all().delete()
     CaseCounter.objects.bulk_create([CaseCounter(day=d, last=c) for d, c in counters.items()], batch_size=5000)
     elapsed = time.perf_counter() - t
     print(f"  inserted {total:,} cases (+ {CaseDispatch.objects.count():,} dispatches) in {elapsed:.1f} s "
@@ -322,17 +327,23 @@ def child(args) -> None:
     from gridgov.cases import services
 
     print(f"  database: {connection.vendor} {connection.settings_dict['NAME']}", flush=True)
+    from django.core.management import call_command
+
     from gridgov.cases.models import Case
+    from gridgov.regions.models import Region
 
-    if Case.objects.exists() if _migrated() else False:
-        from django.core.management import call_command
-
+    have = Case.objects.count() if _migrated() else None
+    if have is not None and have >= args.cases:
         call_command("migrate", verbosity=0)
         analyze()
-        print(f"  reusing the kept database: {Case.objects.count():,} cases", flush=True)
+        print(f"  reusing the kept database: {have:,} cases", flush=True)
+    elif have is not None and Region.objects.exists():
+        # a kept database whose load stopped (or holds only the demo's cases): top it up
+        call_command("migrate", verbosity=0)
+        insert_cases(args.cases - have)
     else:
         setup_database()
-        insert_cases(args.cases)
+        insert_cases(args.cases - Case.objects.count())  # the demo seed brings a few cases of its own
     town = "420881103"
     town_op = Assignment.objects.filter(role="town_operator", region_id=town).values_list("user_id", flat=True)[0]
     city_op = Assignment.objects.filter(role="city_operator").values_list("user_id", flat=True)[0]

@@ -24,6 +24,7 @@ from .schemas import (
     CaseDetailOut,
     CaseFilters,
     CaseListOut,
+    CaseNoteIn,
     CaseReportIn,
     CategoryCreateIn,
     CategoryOut,
@@ -90,6 +91,8 @@ def _detail(user, case_id) -> dict:
     phone = case.reporter_phone
     return {
         **_case(case),
+        "component": ({"id": case.component.pk, "code": case.component.code, "name": case.component.name,
+                       "owner_department": _ref(case.component.owner_department)} if case.component_id else None),
         "urgency_label": str(Urgency(case.urgency).label), "source_label": str(Source(case.source).label),
         "reporter": _person(case.reporter),
         "reporter_name": case.reporter_name if d.show_contact else (case.reporter_name[:1] + "*" * 2
@@ -320,3 +323,4 @@ _transition("void", ReasonIn, "作废", services.case_void)
 _transition("self-resolve", FeedbackIn, "自行处置（须附照片）", services.case_self_resolve, files=True)
 _transition("supervise", SuperviseIn, "督办", services.case_supervise)
 _transition("merge", MergeIn, "合并入另一案件", services.case_merge)
+_transition("notes", CaseNoteIn, "工作记录（不改变状态，可附照片）", services.case_note, files=True)

@@ -389,6 +389,18 @@ class SuperviseForm(forms.Form):
                 "respond_within_hours": self.cleaned_data.get("respond_within_hours")}
 
 
+class CaseNoteForm(forms.Form):
+    kind = forms.ChoiceField(label="类型", choices=[("note", "工作记录"), ("video_review", "视频研判")],
+                             error_messages={"invalid_choice": "记录类型不正确"})
+    note = forms.CharField(label="记录内容", max_length=2000, widget=_textarea("做了什么、发现了什么", 3),
+                           error_messages={"required": "请填写记录内容", "max_length": "记录内容不能超过 2000 字"})
+    files = MultipleFileField(label="照片或文件", required=False)
+
+    def service_kwargs(self) -> dict:
+        return {"kind": self.cleaned_data["kind"], "note": self.cleaned_data["note"],
+                "files": self.cleaned_data.get("files") or []}
+
+
 class MergeForm(NoteForm):
     into = forms.RegexField(label="合并入案件编号", regex=r"^[0-9]{13}$", max_length=13,
                             error_messages={"required": "请填写要合并入的案件编号",
@@ -426,6 +438,7 @@ class AttachForm(forms.Form):
 
 # action (workflow.TABLE) → form class. The view passes `suggestion` to DispatchForm only.
 ACTION_FORMS: dict[str, type[forms.Form]] = {
+    "note": CaseNoteForm,
     "accept": NoteForm,
     "reject": RejectForm,
     "register": RegisterForm,

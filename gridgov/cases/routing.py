@@ -4,6 +4,7 @@ The suggestion follows the category's default department. Departments have juris
 category prefers stations (治安, 矛盾纠纷, 涉稳 …) and the department has an active station whose
 jurisdiction covers the case's grid (a 派出所 covers its town), the station is suggested; otherwise
 the department itself if its jurisdiction covers the grid (城管局 covers the two streets only).
+A case about a registered component goes to the component's owner department (部件权属单位).
 When nobody covers the place, there is no suggestion and the dispatcher chooses. The dispatcher
 always may override the suggestion (services.case_dispatch checks only the jurisdiction).
 """
@@ -56,11 +57,24 @@ def _covering(departments: list[Department], code: str) -> list[Department]:
     return [d for d in departments if covers(d, code, [r.code for r in d.jurisdiction.all()])]
 
 
-def suggest(*, category, grid: Region) -> Suggestion:
-    """The suggested lead department for a case of `category` in `grid`, with the reason."""
+def active_departments() -> list[Department]:
+    """Every active department with its jurisdiction, in two queries (a county has a few dozen): one
+    dispatch checks the lead, the helpers and the suggestion against this list instead of asking the
+    database for each."""
+    return _with_jurisdiction(Department.objects.filter(is_active=True))
+
+
+def suggest(*, category, grid: Region, component=None, departments: list[Department] | None = None) -> Suggestion:
+    """The suggested lead department for a case of `category` in `grid`, with the reason.
+
+    A case about a registered component (部件) goes to the component's owner first: whoever owns the
+    manhole cover mends it, whatever the class default says."""
     if grid.level != RegionLevel.GRID:
         raise ValidationFailed("案件所在位置应为网格", code="not_a_grid")
     town_code = grid.code[:9]
+    owner = getattr(component, "owner_department", None)
+    if owner is not None and owner.is_active:
+        return Suggestion(grid, town_code, owner, f"部件 {component.code} 的权属部门：{owner.name}")
     code = category.default_department_code
     node = category
     while not code and node.parent_id:
@@ -68,11 +82,16 @@ def suggest(*, category, grid: Region) -> Suggestion:
         code = node.default_department_code
     if not code:
         return Suggestion(grid, town_code, None, "该分类未设默认责任部门，请指定")
-    base = Department.objects.filter(code=code, is_active=True).prefetch_related("jurisdiction").first()
+    if departments is None:
+        base = Department.objects.filter(code=code, is_active=True).prefetch_related("jurisdiction").first()
+    else:
+        base = next((d for d in departments if d.code == code), None)
     if base is None:
         return Suggestion(grid, town_code, None, f"默认责任部门 {code} 不存在或已停用，请指定")
     if category.route_to_station:
-        stations = _covering(_with_jurisdiction(Department.objects.filter(parent=base, is_active=True)), grid.code)
+        children = (_with_jurisdiction(Department.objects.filter(parent=base, is_active=True)) if departments is None
+                    else [d for d in departments if d.parent_id == base.pk])
+        stations = _covering(children, grid.code)
         if stations:
             # the most specific jurisdiction wins (a village post before a town station)
             station = max(stations, key=lambda d: max(len(r.code) for r in d.jurisdiction.all()

@@ -21,8 +21,11 @@ class PersonOut(Schema):
 
 
 class CaseReportIn(Schema):
-    category: str = Field(..., max_length=16, description="分类代码（如 E0102 暴露垃圾）或 ID")
+    category: str | None = Field(None, max_length=16,
+                                 description="分类代码（如 E0102 暴露垃圾）或 ID；关联部件时可省略（取部件类别）")
     description: str = Field("", max_length=2000, description="问题描述（由走访诉求转入时可省略）")
+    component: str | None = Field(None, max_length=40,
+                                  description="关联部件（部件编码或 ID）：位置与分类取自部件，按权属部门派遣")
     lon: float | None = Field(None, description="经度；与 lat 同时提供")
     lat: float | None = None
     crs: Literal["wgs84", "gcj02"] = Field("wgs84", description="坐标系：手机地图 SDK 的坐标为 gcj02")
@@ -173,7 +176,15 @@ class SuspensionListOut(Schema):
     items: list[SuspensionRowOut]
 
 
+class ComponentRef(Schema):
+    id: int
+    code: str
+    name: str
+    owner_department: Ref | None
+
+
 class CaseDetailOut(CaseOut):
+    component: ComponentRef | None
     urgency_label: str
     source_label: str
     reporter: PersonOut | None
@@ -246,6 +257,11 @@ class SuspendIn(ReasonIn):
 class SuperviseIn(Schema):
     note: str = Field(..., min_length=1, max_length=2000)
     respond_within_hours: int | None = Field(None, ge=1, le=400)
+
+
+class CaseNoteIn(Schema):
+    note: str = Field(..., min_length=1, max_length=2000, description="记录内容")
+    kind: Literal["note", "video_review"] = Field("note", description="工作记录，或视频研判（调阅监控的结果）")
 
 
 class MergeIn(NoteIn):

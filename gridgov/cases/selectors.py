@@ -19,8 +19,9 @@ from gridgov.accounts.policy import require
 from gridgov.core.errors import NotFound, ValidationFailed
 
 from . import routing, workflow
-from .access import REPORTER, access_case, actor_roles, prefix_q
-from .choices import CaseState
+from .access import ALL, REPORTER, access_case, actor_roles, case_scope, prefix_q
+from .choices import CaseState, EvaluatorKind, ExtensionStatus
+from .counts import by_state as counts_by_state
 from .models import Case, CaseAttachment, CaseCategory, CaseDispatch, CaseEvent
 
 DUE_CHOICES = ("due_soon", "overdue")
@@ -102,7 +103,14 @@ def case_page(*, user, offset: int = 0, limit: int = 20, **filters) -> tuple[int
     of the filter and sort columns — and only its rows are then read with their joins: sorting
     30,000 index entries is cheap, fetching 30,000 rows to sort them is not."""
     qs = filtered(user=user, **filters)
-    total = qs.count()
+    kept = _counted_prefixes(user, filters)
+    if kept is False:
+        total = qs.count()
+    else:
+        per_state = counts_by_state(kept)
+        state = filters.get("state")
+        states = None if not state else ([state] if isinstance(state, str) else list(state))
+        total = sum(n for s, n in per_state.items() if states is None or s in states)
     ids = list(qs.order_by("-created_at", "-id").values_list("id", flat=True)[offset:offset + limit])
     rows = Case.objects.filter(pk__in=ids).select_related("category", "region", "lead_department").in_bulk()
     return total, [rows[i] for i in ids if i in rows]
@@ -111,6 +119,10 @@ def case_page(*, user, offset: int = 0, limit: int = 20, **filters) -> tuple[int
 def case_counts(*, user, **filters) -> dict[str, int]:
     """Cases per state under the same filters (the desk's tabs), every state present."""
     filters.pop("state", None)
+    kept = _counted_prefixes(user, filters)
+    if kept is not False:
+        require(user, "cases.view")
+        return dict.fromkeys(CaseState.values, 0) | counts_by_state(kept)
     qs = filtered(user=user, **filters).order_by()
     if filters.get("due"):
         # Grouped by an expression, so SQLite reads the due cases from the (region, deadline) index
@@ -123,6 +135,28 @@ def case_counts(*, user, **filters) -> dict[str, int]:
     for row in rows:
         counts[row["state"]] = row["n"]
     return counts
+
+
+def _counted_prefixes(user, filters: dict):
+    """The region prefixes (None: everything) whose per-town counts (models.CaseCount) answer this
+    desk's counts, or False when they cannot: a filter other than state and a town-or-wider region,
+    a department capacity, or a scope below the town (a village's desk counts its few rows directly)."""
+    if any(v not in (None, "", [], ()) for k, v in filters.items() if k not in ("state", "region", "now")):
+        return False
+    scope = case_scope(user)
+    if scope.departments and ALL not in scope.region_prefixes:
+        return False
+    mine = scope.region_prefixes
+    if not mine or any(p != ALL and len(p) > 9 for p in mine):
+        return False
+    region = filters.get("region") or None
+    if region is None:
+        return None if ALL in mine else mine
+    if len(region) > 9:
+        return False
+    if ALL in mine or any(region.startswith(p) for p in mine):
+        return (region,)
+    return tuple(p for p in mine if p.startswith(region))
 
 
 @dataclass
@@ -149,20 +183,36 @@ def case_detail(*, user, case_id) -> CaseDetail:
                   .prefetch_related(Prefetch("attachments", queryset=CaseAttachment.objects.order_by("id")))
                   .order_by("created_at", "id"))
     dispatches = list(case.dispatches.select_related("department").order_by("-is_active", "role", "id"))
-    actions = workflow.allowed_actions(case.state, roles)
-    if not case.category.self_resolvable and "self_resolve" in actions:
-        actions.remove("self_resolve")
+    evaluations = list(case.evaluations.order_by("id"))
+    extension_requests = list(case.extension_requests.select_related("department").order_by("id"))
+    actions = _offered(case, roles, evaluations, extension_requests)
     show_contact = bool(roles & {Role.TOWN_OPERATOR, Role.CITY_OPERATOR, Role.DEPT_STAFF, Role.DEPT_HEAD, REPORTER})
     return CaseDetail(
         case=case, roles=roles, actions=actions, events=events,
         dispatches=dispatches, attachments=list(case.attachments.order_by("id")),
         supervisions=list(case.supervisions.select_related("supervisor")),
-        evaluations=list(case.evaluations.order_by("id")),
-        extension_requests=list(case.extension_requests.select_related("department").order_by("id")),
+        evaluations=evaluations, extension_requests=extension_requests,
         suspensions=list(case.suspensions.order_by("id")),
         duplicates=list(Case.objects.visible_to(user).filter(duplicate_of=case).only("id", "number", "state")),
         show_contact=show_contact,
     )
+
+
+def _offered(case, roles: set[str], evaluations, extension_requests) -> list[str]:
+    """The actions open to the user now: the workflow table's list, less what has nothing to act on —
+    评价 once every evaluator kind the user could give is given, 延期审批 without a pending request
+    (and no new request while one is pending), 自行处置 for a class that does not allow it. The API
+    and the case page offer the same list."""
+    actions = workflow.allowed_actions(case.state, roles)
+    if not case.category.self_resolvable:
+        actions = [a for a in actions if a != "self_resolve"]
+    kinds = ({EvaluatorKind.REPORTER} if REPORTER in roles else set()) | (
+        {EvaluatorKind.CENTRE} if roles & {Role.TOWN_OPERATOR, Role.CITY_OPERATOR} else set())
+    if kinds <= {v.evaluator_kind for v in evaluations}:
+        actions = [a for a in actions if a != "evaluate"]
+    pending = any(x.status == ExtensionStatus.PENDING for x in extension_requests)
+    actions = [a for a in actions if a != ("extend_request" if pending else "extend_decide")]
+    return actions
 
 
 def case_routing(*, user, case_id) -> routing.Suggestion:
@@ -173,7 +223,7 @@ def case_routing(*, user, case_id) -> routing.Suggestion:
         from gridgov.core.errors import PermissionDenied
 
         raise PermissionDenied()
-    suggestion = routing.suggest(category=case.category, grid=case.region)
+    suggestion = routing.suggest(category=case.category, grid=case.region, component=case.component)
     suggestion.candidates = departments_covering(case.region_id)
     return suggestion
 

@@ -34,7 +34,7 @@ from gridgov.regions.models import Region
 
 from . import selectors, services, workflow
 from .access import REPORTER, case_scope
-from .choices import FINAL_STATES, OPEN_STATES, CaseState, DispatchRole, EvaluatorKind, ExtensionStatus, Stage, Urgency
+from .choices import FINAL_STATES, OPEN_STATES, CaseState, DispatchRole, ExtensionStatus, Stage, Urgency
 from .export import case_export
 from .forms import (
     ACTION_FORMS,
@@ -72,13 +72,12 @@ SERVICES = {
     "self_resolve": services.case_self_resolve,
     "supervise": services.case_supervise,
     "merge": services.case_merge,
+    "note": services.case_note,
 }
 # The main path is drawn as primary buttons, refusals and endings as warnings.
 PRIMARY_ACTIONS = frozenset({"accept", "register", "dispatch", "handle", "feedback", "verify_pass", "close",
                              "self_resolve", "extend_decide"})
 WARNING_ACTIONS = frozenset({"reject", "return", "verify_fail", "void"})
-# Extra timeline words the workflow table does not name (demo notes, future modules).
-EXTRA_LABELS = {"note": "备注", "video_review": "查看视频监控"}
 ROLE_LABELS = {**{r.value: str(r.label) for r in Role}, REPORTER: "上报人"}
 
 # The department inbox: what is waiting for the department, what it has handed back.
@@ -256,19 +255,8 @@ def _action_form(action: str, d, data=None, files=None, user=None):
 
 
 def _offered(d) -> list[str]:
-    """The actions the page offers: the workflow table's list, less a decision with nothing to decide."""
-    pending = any(x.status == ExtensionStatus.PENDING for x in d.extension_requests)
-    actions = [a for a in d.actions if a in ACTION_FORMS]
-    # 评价: once per evaluator kind; hide the form when every kind the user could give is given.
-    kinds = ({EvaluatorKind.REPORTER} if REPORTER in d.roles else set()) | (
-        {EvaluatorKind.CENTRE} if d.roles & {Role.TOWN_OPERATOR, Role.CITY_OPERATOR} else set())
-    if kinds <= {v.evaluator_kind for v in d.evaluations}:
-        actions = [a for a in actions if a != "evaluate"]
-    if not pending:
-        actions = [a for a in actions if a != "extend_decide"]
-    else:
-        actions = [a for a in actions if a != "extend_request"]
-    return actions
+    """The actions the page has a form for, of those the selector offers (the API offers the same)."""
+    return [a for a in d.actions if a in ACTION_FORMS]
 
 
 def _event_text(event, departments: dict[str, str]) -> str:
@@ -317,7 +305,7 @@ def _timeline(events) -> list:
                                  *(data.get("helpers") or [])] if c)
     departments = dict(Department.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
     for e in events:
-        e.label = workflow.LABELS.get(e.action) or EXTRA_LABELS.get(e.action, e.action)
+        e.label = workflow.LABELS.get(e.action, e.action)
         e.role_label = ROLE_LABELS.get(e.actor_role, e.actor_role)
         e.from_label = CaseState(e.from_state).label if e.from_state in CaseState.values else ""
         e.to_label = CaseState(e.to_state).label if e.to_state in CaseState.values else ""

@@ -6,7 +6,8 @@ Roles are held *on the case* (access.actor_roles): a region role whose node cove
 a department role of the case's active lead department inside its jurisdiction, or `reporter`.
 
     上报 → 受理 (或 不予受理) → 立案 → 派遣 → 处置 → 反馈 → 核查 → 结案 → 评价
-    side paths: 退回, 延期, 挂账/恢复, 作废, 核查不通过 → 重新派遣, 自行处置 → 核查, 督办, 合并
+    side paths: 退回, 延期, 挂账/恢复, 作废, 核查不通过 → 重新派遣, 自行处置 → 核查, 督办, 合并;
+    工作记录 (a note by anyone working the case, e.g. a camera review) at any live or closed state
 """
 
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ SUSPENDABLE = (*AWAITING_DISPATCH, *WITH_DEPARTMENT)
 VOIDABLE = (S.REPORTED, S.ACCEPTED, *AWAITING_DISPATCH, S.SUSPENDED)
 SUPERVISABLE = (S.ACCEPTED, *AWAITING_DISPATCH, *WITH_DEPARTMENT, S.AWAITING_VERIFICATION, S.VERIFIED, S.SUSPENDED)
 MERGEABLE = (S.REPORTED, S.ACCEPTED, S.REGISTERED)
+NOTABLE = tuple(s for s in S.values if s not in (S.REJECTED, S.VOIDED, S.MERGED))
+# Who may add a work note (工作记录, 视频研判 …) to the timeline: everyone working the case.
+NOTERS = GRID | {Role.GRID_ADMIN, Role.VILLAGE_CADRE} | DESK | DEPT
 
 SAME = None  # the transition keeps the state (a note, a request, a decision)
 PREVIOUS = "previous"  # resume: back to the state before the suspension
@@ -67,12 +71,13 @@ TABLE: tuple[Row, ...] = (
     Row("self_resolve", (S.REPORTED,),                     GRID,                   S.SELF_RESOLVED, "自行处置"),
     Row("supervise",    SUPERVISABLE,                      DESK,                   SAME, "督办"),
     Row("merge",        MERGEABLE,                         DESK,                   S.MERGED, "合并"),
+    Row("note",         NOTABLE,                           NOTERS,                 SAME, "工作记录"),
 )
 
 ACTIONS = frozenset(r.action for r in TABLE)
 LABELS = {r.action: r.label for r in TABLE} | {
     "escalate": "超期升级", "flag_duplicate": "疑似重复", "absorb": "合并入", "attach": "上传附件",
-    "category_change": "改分类",
+    "category_change": "改分类", "video_review": "视频研判",
 }
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
+from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -39,7 +40,9 @@ def _province_codes() -> frozenset[str]:
 
 
 def check_character(first17: str) -> str:
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
+    if len(first17) != len(_WEIGHTS):
+        raise ValueError("check_character needs the first 17 characters")
+    total = sum(map(mul, map(int, first17), _WEIGHTS))  # map/mul: no generator frame per digit
     return _CHECK[total % 11]
 
 

@@ -868,18 +868,6 @@ def _at(day: date, hh: int, mm: int) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hh, mm)))
 
 
-def _timeline_note(case: Case, *, actor, action: str, note: str, at: datetime, data: dict | None = None) -> None:
-    """A note on the timeline by someone who works the case without changing its state (the grid
-    administrator's camera review). The cases core has no note service yet; this writes the same
-    event and audit row a service would, through cases.services.common."""
-    from gridgov.cases.access import actor_roles
-
-    roles = actor_roles(actor, case)
-    common.event(case, actor=actor, action=action, from_state=case.state, to_state=case.state, at=at,
-                 role=common.main_role(roles), note=note, data=data or {})
-    common.audit(actor, case, action, {"note": note[:100]})
-
-
 def story_case() -> Case | None:
     """The story's case if it has been seeded."""
     return (Case.objects.filter(prefix_q("region_id", YUANTAI), category__code=STORY_CATEGORY,
@@ -942,10 +930,11 @@ def seed_article_story() -> Case | None:
         clock["now"] = _at(day, 10, 5)
         services.case_handle(acting_user=police, case=case, note="已签收，民警已出警到现场勘查")
         case.refresh_from_db()
-        _timeline_note(case, actor=wei, action="video_review", at=_at(day, 10, 40),
-                       note="网管员魏林查看袁台村村口和主干道网格化视频监控：4月15日凌晨2时许一辆白色面包车进出村，"
-                            "车上装有空调外机，已截取画面提供派出所",
-                       data={"cameras": ["袁台村村口", "袁台村主干道"], "window": "2018-04-15 00:00/05:00"})
+        clock["now"] = _at(day, 10, 40)
+        services.case_note(acting_user=wei, case=case, kind="video_review",
+                           note="网管员魏林查看袁台村村口和主干道网格化视频监控：4月15日凌晨2时许一辆白色面包车进出村，"
+                                "车上装有空调外机，已截取画面提供派出所",
+                           data={"cameras": ["袁台村村口", "袁台村主干道"], "window": "2018-04-15 00:00/05:00"})
         clock["now"] = _at(day + timedelta(days=4), 16, 10)  # Friday 20 April
         services.case_feedback(acting_user=police_head, case=case,
                                note="经视频线索和走访摸排，锁定犯罪嫌疑人张某（男，32岁），4月20日将其抓获归案，"

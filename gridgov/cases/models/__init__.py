@@ -14,6 +14,7 @@ from .case import (
     Suspension,
 )
 from .component import Component, ComponentState  # noqa: F401  (部件普查)
+from .counts import CaseCount
 from .taxonomy import CaseCategory
 from .tip import FundEntry, RewardFund, Tip, TipEvent  # noqa: F401  (助警信息)
 
@@ -21,6 +22,7 @@ __all__ = [
     "Case",
     "CaseAttachment",
     "CaseCategory",
+    "CaseCount",
     "CaseCounter",
     "CaseDispatch",
     "CaseEvent",

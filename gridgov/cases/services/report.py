@@ -45,6 +45,8 @@ def _finite(value, field: str) -> float | None:
 def resolve_category(category) -> CaseCategory:
     if isinstance(category, CaseCategory):
         category = category.pk
+    if category in (None, ""):
+        raise ValidationFailed("请选择案件分类", code="category_required", extra={"field": "category"})
     qs = CaseCategory.objects.select_related("parent").filter(is_active=True)
     found = (qs.filter(pk=category).first() if isinstance(category, int) or str(category).isdigit()
              else qs.filter(code=str(category)).first())
@@ -97,7 +99,7 @@ def case_report(*, acting_user, category, description: str, lon: float | None = 
                 crs: str = "wgs84", grid: str | None = None, address: str = "", urgency: str | None = None,
                 source: str | None = None, reporter_name: str = "", reporter_phone: str = "",
                 external_ref: str = "", client_id=None, files=None, self_resolved: bool = False,
-                resolution_note: str = "", need: int | None = None) -> Case:
+                resolution_note: str = "", need: int | None = None, component=None) -> Case:
     """Records a new case in state `reported` with its accept-stage clock and timeline event.
 
     Guarantees: the actor may report (cases.report, else 403) in the grid the case lies in (403
@@ -109,6 +111,9 @@ def case_report(*, acting_user, category, description: str, lon: float | None = 
     With `need` (a visit's need of kind "case"), the case is taken over from that visit in one step:
     source `visit`, the need's grid and the visit's position unless others are given, the need's text
     as description if none is, and the need marked forwarded under the case number (visits.need_forward).
+    With `component` (a registered 部件, by id or code, in the reporter's area), the case is about it:
+    its class is the case's category unless one is given (then it must be that class or below it), its
+    position is the case's unless one is given, and routing suggests its owner department.
     """
     require(acting_user, "cases.report")
     cid = _client_uuid(client_id)
@@ -127,7 +132,15 @@ def case_report(*, acting_user, category, description: str, lon: float | None = 
                 lon, lat, crs = visit_need.visit.lon, visit_need.visit.lat, "wgs84"
             else:
                 grid = visit_need.region_id
+    part = _component(acting_user, component) if component not in (None, "") else None
+    if part is not None:
+        category = category or part.category_id
+        if lon in (None, "") and lat in (None, "") and not grid:
+            lon, lat, crs = part.lon, part.lat, "wgs84"
     cat = resolve_category(category)
+    if part is not None and not _within(cat, part.category):
+        raise ValidationFailed(f"案件分类与部件类别（{part.category.name}）不符", code="component_category_mismatch",
+                               extra={"field": "category"})
     urgency = urgency or cat.default_urgency
     if urgency not in (cat.urgency_levels or []):
         raise ValidationFailed("该分类不适用此紧急程度", code="invalid_urgency", extra={"field": "urgency"})
@@ -155,7 +168,7 @@ def case_report(*, acting_user, category, description: str, lon: float | None = 
         reporter_name=common.text(reporter_name, field="reporter_name", limit=50, what="反映人"),
         reporter_phone=phone, reporter_phone_index=blind_index(phone, "case.reporter_phone") if phone else "",
         external_ref=common.text(external_ref, field="external_ref", limit=64, what="外部编号"), client_id=cid,
-        created_at=at,
+        created_at=at, component=part,
     )
     common.enter_stage(case, CaseState.REPORTED, at)
     case.full_clean(exclude=["region", "category", "reporter", "lead_department", "duplicate_of", "number"],
@@ -165,6 +178,8 @@ def case_report(*, acting_user, category, description: str, lon: float | None = 
         case.duplicate_of = earlier
     case.save()
     data = {"source": source, "grid": region.code}
+    if part is not None:
+        data["component"] = part.code
     report_event = common.event(case, actor=acting_user, action="report", from_state="", to_state=case.state, at=at,
                                 role=common.main_role(roles, row.roles), note=description[:200], data=data)
     if earlier is not None:
@@ -185,6 +200,33 @@ def case_report(*, acting_user, category, description: str, lon: float | None = 
         case = case_self_resolve(acting_user=acting_user, case=case.pk, note=resolution_note or description)
     case.replayed = False
     return case
+
+
+def _component(acting_user, component):
+    """The component the case is about: one the reporter can see (its grid lies in their area)."""
+    from ..models import Component
+
+    qs = Component.objects.visible_to(acting_user).select_related("category", "owner_department")
+    value = getattr(component, "pk", component)
+    # Component codes are digits too (class + region + serial): a string is a code first, an id after.
+    if isinstance(value, int):
+        found = qs.filter(pk=value).first()
+    else:
+        value = str(value).strip()
+        found = qs.filter(code=value).first() or (
+            qs.filter(pk=int(value)).first() if value.isdigit() and len(value) <= 12 else None)
+    if found is None:
+        raise ValidationFailed("部件不存在或不在您的管辖范围内", code="invalid_component", extra={"field": "component"})
+    return found
+
+
+def _within(category, ancestor) -> bool:
+    node = category
+    while node is not None:
+        if node.pk == ancestor.pk:
+            return True
+        node = node.parent
+    return False
 
 
 def _visit_need(acting_user, need):

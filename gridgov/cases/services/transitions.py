@@ -9,6 +9,7 @@ out-of-scope cases are 404.
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import Department
@@ -39,15 +40,12 @@ def _attach(acting_user, case: Case, checked, event) -> None:
         attachments.store(case=case, upload=upload, ext=ext, uploaded_by=acting_user, event=event)
 
 
-def _department(value, *, field: str = "department") -> Department:
-    qs = Department.objects.filter(is_active=True).prefetch_related("jurisdiction")
-    found = None
+def _department(value, active: list[Department], *, field: str = "department") -> Department:
+    """An active department by id, code or object, from `active` (routing.active_departments())."""
     if isinstance(value, Department):
         value = value.pk
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        found = qs.filter(pk=int(value)).first()
-    elif value:
-        found = qs.filter(code=str(value)).first()
+    key = int(value) if isinstance(value, int) or (isinstance(value, str) and value.isdigit()) else None
+    found = next((d for d in active if (d.pk == key if key is not None else d.code == str(value or ""))), None)
     if found is None:
         raise ValidationFailed("部门不存在或已停用", code="invalid_department", extra={"field": field})
     return found
@@ -113,10 +111,11 @@ def case_dispatch(*, acting_user, case, department, helpers=(), note: str = "") 
     """
     case, row, roles = begin(acting_user, case, "dispatch")
     note = common.text(note, field="note")
-    lead = _department(department)
+    active = routing.active_departments()
+    lead = _department(department, active)
     helper_list = []
     for value in helpers or ():
-        helper = _department(value, field="helpers")
+        helper = _department(value, active, field="helpers")
         if helper.pk != lead.pk and helper.pk not in {h.pk for h in helper_list}:
             helper_list.append(helper)
     if len(helper_list) > MAX_HELPERS:
@@ -132,7 +131,8 @@ def case_dispatch(*, acting_user, case, department, helpers=(), note: str = "") 
         + [CaseDispatch(case=case, department=h, role=DispatchRole.HELPER, dispatched_by=acting_user,
                         dispatched_at=at) for h in helper_list]
     )
-    suggestion = routing.suggest(category=case.category, grid=case.region)
+    suggestion = routing.suggest(category=case.category, grid=case.region, component=case.component,
+                                 departments=active)
     case.lead_department, case.dispatched_at = lead, at
     data = {"lead": lead.code, "helpers": [h.code for h in helper_list], "redispatch": bool(ended),
             "suggested": suggestion.department.code if suggestion.department else None}
@@ -298,7 +298,7 @@ def case_suspend(*, acting_user, case, reason: str, expected_resume_on: date | N
     case, row, roles = begin(acting_user, case, "suspend")
     reason = common.text(reason, field="reason", required=True, what="挂账原因")
     at = common.now()
-    if expected_resume_on is not None and expected_resume_on < at.date():
+    if expected_resume_on is not None and expected_resume_on < timezone.localdate(at):
         raise ValidationFailed("预计恢复日期不能早于今天", code="invalid_date", extra={"field": "expected_resume_on"})
     Suspension.objects.create(case=case, from_state=case.state, reason=reason, expected_resume_on=expected_resume_on,
                               remaining_minutes=deadlines.remaining_minutes(case, at), suspended_by=acting_user,

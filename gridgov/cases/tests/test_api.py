@@ -30,7 +30,7 @@ def test_report_json_and_replay(world):
     assert body["category"] == {"code": "G0104", "name": "治安秩序混乱"} and body["stage"] == "accept"
     assert body["number"].isdigit() and len(body["number"]) == 13
     assert body["events"][0]["action"] == "report" and body["events"][0]["actor_role"] == "grid_worker"
-    assert body["actions"] == []  # the worker may not accept; self-resolve is not for this category
+    assert body["actions"] == ["note"]  # not accept; self-resolve is not for this category; a work note is
     again_status, again = client.post("cases", report_body(world.grid, client_id=cid))
     assert again_status == 200 and again["id"] == body["id"]
 
@@ -45,7 +45,7 @@ def test_report_refusals(world):
     assert_error(*client.post("cases", report_body(world.grid, lon=0.0, lat=0.0)), 400, "outside_county")
     assert_error(*client.post("cases", report_body(world.grid, lon=500)), 400, "invalid_position")
     assert_error(*client.post("cases", {"category": "G0104"}), 400, "required")  # description
-    assert_error(*client.post("cases", {"description": "x"}), 422, "invalid_input")  # category
+    assert_error(*client.post("cases", {"description": "x"}), 400, "category_required")  # no category, no component
     assert_error(*client.post("cases", "not json"), 400)
     assert_error(*ApiClient(world.station_staff).post("cases", report_body(world.grid)), 403)
     assert_error(*ApiClient().post("cases", report_body(world.grid)), 401, "not_authenticated")
@@ -124,7 +124,7 @@ def test_detail_is_scoped(world):
     case = world.case_in(CaseState.DISPATCHED)
     body = assert_scoped_endpoint(f"cases/{case.pk}", in_scope_user=world.station_staff,
                                   out_of_scope_user=world.far_station_staff)
-    assert body["actions"] == ["handle", "feedback", "return", "extend_request"]
+    assert body["actions"] == ["handle", "feedback", "return", "extend_request", "note"]
     assert [d["department"]["code"] for d in body["dispatches"]] == [world.station]
 
 

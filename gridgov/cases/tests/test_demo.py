@@ -118,7 +118,7 @@ def test_the_article_story(settings, tmp_path):
     client = Client()
     client.force_login(case.events.get(action="close").actor)
     html = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
-    assert "查看视频监控" in html and "魏林" in html and "胡集派出所" in html
+    assert "视频研判" in html and "魏林" in html and "胡集派出所" in html
 
 
 def test_demo_events_are_dated_in_order(settings, tmp_path):

@@ -218,18 +218,18 @@ def test_reporter_contact_is_masked_for_those_who_do_not_work_the_case(world):
 
 
 @pytest.mark.parametrize("state, who, expected", [
-    (CaseState.REPORTED, "town_op", {"accept", "reject", "void", "merge"}),
-    (CaseState.REPORTED, "worker", set()),
-    (CaseState.ACCEPTED, "town_op", {"register", "void", "supervise", "merge"}),
-    (CaseState.REGISTERED, "town_op", {"dispatch", "suspend", "void", "supervise", "merge"}),
-    (CaseState.DISPATCHED, "station_staff", {"handle", "feedback", "return", "extend_request"}),
-    (CaseState.DISPATCHED, "town_op", {"suspend", "supervise"}),
-    (CaseState.AWAITING_VERIFICATION, "worker", {"verify_pass", "verify_fail"}),
-    (CaseState.AWAITING_VERIFICATION, "station_staff", set()),
-    (CaseState.VERIFIED, "town_op", {"close", "supervise"}),
-    (CaseState.CLOSED, "town_op", {"evaluate"}),
-    (CaseState.EVALUATED, "town_op", set()),  # the centre has evaluated already
-    (CaseState.SUSPENDED, "town_op", {"resume", "void", "supervise"}),
+    (CaseState.REPORTED, "town_op", {"accept", "reject", "void", "merge", "note"}),
+    (CaseState.REPORTED, "worker", {"note"}),
+    (CaseState.ACCEPTED, "town_op", {"register", "void", "supervise", "merge", "note"}),
+    (CaseState.REGISTERED, "town_op", {"dispatch", "suspend", "void", "supervise", "merge", "note"}),
+    (CaseState.DISPATCHED, "station_staff", {"handle", "feedback", "return", "extend_request", "note"}),
+    (CaseState.DISPATCHED, "town_op", {"suspend", "supervise", "note"}),
+    (CaseState.AWAITING_VERIFICATION, "worker", {"verify_pass", "verify_fail", "note"}),
+    (CaseState.AWAITING_VERIFICATION, "station_staff", {"note"}),  # the lead may still note
+    (CaseState.VERIFIED, "town_op", {"close", "supervise", "note"}),
+    (CaseState.CLOSED, "town_op", {"evaluate", "note"}),
+    (CaseState.EVALUATED, "town_op", {"note"}),  # the centre has evaluated already
+    (CaseState.SUSPENDED, "town_op", {"resume", "void", "supervise", "note"}),
 ])
 def test_action_forms_are_those_the_workflow_table_allows(world, state, who, expected):
     case = world.case_in(state)
@@ -246,8 +246,8 @@ def test_action_forms_are_those_the_workflow_table_allows(world, state, who, exp
 def test_self_resolve_form_only_for_the_grid_worker_and_a_small_problem(world):
     small = f.report(world.grid, category="E0102")
     big = f.report(world.grid, category="G0104")
-    assert offered(browser(world.worker).get(detail_url(small))) == {"self_resolve"}
-    assert offered(browser(world.worker).get(detail_url(big))) == set()
+    assert offered(browser(world.worker).get(detail_url(small))) == {"self_resolve", "note"}
+    assert offered(browser(world.worker).get(detail_url(big))) == {"note"}
     assert "self_resolve" not in offered(browser(world.town_op).get(detail_url(small)))
 
 
@@ -503,7 +503,7 @@ def test_self_resolve_form(world):
     case = Case.objects.order_by("-id").first()
     assert case.state == CaseState.SELF_RESOLVED and case.self_resolved and case.source == "self_resolved"
     # the desk verifies it, the worker may not
-    assert offered(browser(world.worker).get(detail_url(case))) == set()
+    assert offered(browser(world.worker).get(detail_url(case))) == {"note"}
     assert {"verify_pass", "verify_fail"} <= offered(browser(world.town_op).get(detail_url(case)))
     assert browser(world.town_op).get(url).status_code == 403  # the desk does not fix things on the spot
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import Assignment
@@ -104,7 +105,8 @@ def test_grid_worker_reports_with_a_map_click_and_sees_the_case(live_server, pag
     point = page.evaluate(FIND_CLICK_POINT)
     assert point, f"no clickable point on the grid; errors: {seen['errors']}"
     page.mouse.click(point["x"], point["y"])
-    page.wait_for_function("document.getElementById('place-hint').textContent.includes('所在网格')", timeout=15_000)
+    # expect() polls without eval (the content security policy forbids the eval wait_for_function uses)
+    expect(page.locator("#place-hint")).to_contain_text("所在网格", timeout=15_000)
     hint = page.inner_text("#place-hint")
     assert "袁台村第1网格" in hint and "胡集派出所" in hint
     assert page.input_value("#id_lon") and page.input_value("#id_lat")
