@@ -23,6 +23,7 @@ class Source(models.TextChoices):
     WECHAT = "wechat", _("微信公众号")
     OPEN311 = "open311", _("Open311 接口")
     VIDEO = "video", _("视频巡查")
+    SELF_SERVICE = "selfservice", _("居民自助")
     SELF_RESOLVED = "self_resolved", _("自行处置")
 
 

@@ -329,7 +329,7 @@ def wechat_bind_start(*, openid: str, phone: str) -> str:
     binding.verified_at = None
     binding.save()
     send_sms(number, f"【钟祥网格】您正在绑定微信公众号，验证码 {code}，10 分钟内有效。如非本人操作请忽略。",
-             purpose="intake.wechat.bind")
+             purpose="intake.wechat.bind", secret=True)
     audit_record(actor=None, action="intake.wechat.bind_start", obj=binding, username=f"wechat:{mask_phone(number)}")
     return f"验证码已发送至 {mask_phone(number)}，请在 10 分钟内回复“绑定 验证码”。"
 

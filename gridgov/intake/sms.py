@@ -114,12 +114,18 @@ def get_backend():
     return cls()
 
 
-def send_sms(phone: str, text: str, *, purpose: str) -> OutboundSms:
+SECRET_DIGITS = re.compile(r"\d{4,8}")
+
+
+def send_sms(phone: str, text: str, *, purpose: str, secret: bool = False) -> OutboundSms:
     """Sends `text` to a mainland mobile `phone` and returns the recorded OutboundSms.
 
     Refused (ValidationFailed) before anything is recorded: a number that is not a mainland mobile,
     empty text or text over 500 characters, no purpose. Provider failures are recorded, not raised
-    (status `failed`, `error`)."""
+    (status `failed`, `error`). With `secret` (a one-time code in the text), the record keeps the text
+    with its digits starred once a provider has carried it: whoever reads the SMS log must not be able
+    to sign in as the resident. The log backend delivers nothing, so its record is the only copy (the
+    demo reads codes there) and keeps the text."""
     number = normalise_phone(phone)
     if not number:
         raise ValidationFailed("手机号码格式不正确", code="invalid_phone", extra={"field": "phone"})
@@ -133,6 +139,8 @@ def send_sms(phone: str, text: str, *, purpose: str) -> OutboundSms:
         raise ValidationFailed("请说明短信用途", code="invalid_purpose", extra={"field": "purpose"})
     backend = get_backend()
     status, provider_id, error = backend.send(number, text, purpose)
+    if secret and backend.name != LogBackend.name:
+        text = SECRET_DIGITS.sub(lambda m: "*" * len(m.group(0)), text)
     sms = OutboundSms.objects.create(phone=number, phone_index=blind_index(number, PHONE_INDEX_PURPOSE), text=text,
                                      purpose=purpose, backend=backend.name, status=status,
                                      provider_message_id=provider_id, error=error)

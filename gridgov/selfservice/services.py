@@ -41,7 +41,7 @@ SEND_PER_PHONE = ((1, 60), (5, 3600))
 SEND_PER_ADDRESS = (20, 3600)
 VERIFY_PER_ADDRESS = (30, 3600)
 PHONE_PURPOSE = "resident.phone"  # the people registry's blind-index purpose for phones
-CASE_SOURCE = Source.WECHAT  # the self-service pages open from the official account's menu
+CASE_SOURCE = Source.SELF_SERVICE  # 居民自助: the resident's own report from /my/
 
 
 class RateLimited(ApplicationError):
@@ -108,7 +108,7 @@ def otp_request(*, phone: str, address: str | None) -> OtpChallenge | None:
         audit_record(actor=None, action="selfservice.otp.send", obj=challenge, region_code=resident.region_id,
                      changes={"resident": resident.pk})
     send_sms(number, f"【钟祥网格】您的居民自助登录验证码为 {code}，5 分钟内有效。如非本人操作请忽略。",
-             purpose="selfservice.login")
+             purpose="selfservice.login", secret=True)
     return challenge
 
 

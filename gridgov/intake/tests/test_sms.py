@@ -111,6 +111,16 @@ def test_http_backend_signs_and_sends(http_backend):
     assert request["body"]["purpose"] == "intake.confirm"
 
 
+def test_a_one_time_code_is_starred_in_the_log_once_a_provider_carried_it(http_backend, settings):
+    with Provider() as provider:
+        http_backend.SMS_HTTP_URL = provider.url
+        sms = send_sms("13800001234", "验证码 482913，5 分钟内有效", purpose="selfservice.login", secret=True)
+    assert provider.requests[0]["body"]["text"] == "验证码 482913，5 分钟内有效"  # the resident gets it
+    assert sms.text == "验证码 ******，5 分钟内有效"  # the log does not keep it
+    settings.SMS_BACKEND = "log"  # nothing delivered: the record is the only copy (the demo reads it)
+    assert "482913" in send_sms("13800001234", "验证码 482913", purpose="selfservice.login", secret=True).text
+
+
 def test_http_backend_wrong_secret_is_a_recorded_failure(http_backend):
     http_backend.SMS_HTTP_SECRET = "not-the-secret"
     with Provider() as provider:
