@@ -193,6 +193,19 @@ def _minimal_prefixes(codes: set[str]) -> tuple[str, ...]:
     return tuple(sorted(kept))
 
 
+def active_posts(user) -> list[tuple[str, str | None, int | None]]:
+    """(role, region code, department id) of the user's active assignments, read once per user object
+    (one request): the scope policy and the cases module's capacities both start from them."""
+    cached = getattr(user, "_gridgov_posts", None)
+    if cached is None:
+        from .models import Assignment
+
+        cached = list(Assignment.objects.filter(user=user, is_active=True).values_list(
+            "role", "region_id", "department_id"))
+        user._gridgov_posts = cached
+    return cached
+
+
 def get_scope(user) -> Scope:
     """The user's scope, computed once per user object (one request)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -202,15 +215,14 @@ def get_scope(user) -> Scope:
         return cached
     from gridgov.regions.models import Region
 
-    from .models import Assignment, Department
+    from .models import Department
 
     roles: set[str] = set()
     codes: set[str] = set()
     roots: set[str] = set()
     departments: set[int] = set()
-    for role, region_id, department_id in Assignment.objects.filter(user=user, is_active=True).values_list(
-        "role", "region_id", "department_id"
-    ):
+    posts = active_posts(user)
+    for role, region_id, department_id in posts:
         roles.add(role)
         if region_id:
             codes.add(region_id)
@@ -235,8 +247,9 @@ def get_scope(user) -> Scope:
 
 
 def forget_scope(user) -> None:
-    if hasattr(user, "_gridgov_scope"):
-        del user._gridgov_scope
+    for attr in ("_gridgov_scope", "_gridgov_posts"):
+        if hasattr(user, attr):
+            delattr(user, attr)
 
 
 def region_scope_q(user, field: str = "region_code") -> Q:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from gridgov.accounts.choices import DEPARTMENT_ROLES, REGION_ROLE_LEVELS, Role
-from gridgov.accounts.policy import get_scope, require
+from gridgov.accounts.policy import active_posts, get_scope, require
 from gridgov.core.errors import NotFound
 
 REPORTER = "reporter"  # a pseudo-role: the user who reported the case
@@ -49,13 +49,11 @@ def case_scope(user) -> CaseScope:
     if not scope.roles:
         result = CaseScope((), (), {})
     else:
-        from gridgov.accounts.models import Assignment, Department
+        from gridgov.accounts.models import Department
 
         region_roles: list[tuple[str, str]] = []
         dept_roles: dict[int, set[str]] = {}
-        for role, region_id, department_id in Assignment.objects.filter(user=user, is_active=True).values_list(
-            "role", "region_id", "department_id"
-        ):
+        for role, region_id, department_id in active_posts(user):
             if role in REGION_ROLE_LEVELS and region_id:
                 region_roles.append((role, region_id))
             elif role in DEPARTMENT_ROLES and department_id:

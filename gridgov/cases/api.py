@@ -207,11 +207,11 @@ def report_case(request):
 @router.get("", response=CaseListOut, summary="案件列表（案件台）及各状态数量")
 def list_cases(request, filters: Query[CaseFilters], page: Query[PageInput]):
     values = filters.dict()
+    counts = selectors.case_counts(user=request.auth, **values)  # the tabs; their sum is the total
     total, rows = selectors.case_page(user=request.auth, offset=(page.page - 1) * page.page_size,
-                                      limit=page.page_size, **values)
+                                      limit=page.page_size, counts=counts, **values)
     now = timezone.now()
-    return {"count": total, "counts": selectors.case_counts(user=request.auth, **values),
-            "items": [_case(c, now) for c in rows]}
+    return {"count": total, "counts": counts, "items": [_case(c, now) for c in rows]}
 
 
 @router.get("/route", response=RoutingOut, summary="按位置和分类给出网格与责任部门建议")

@@ -351,6 +351,8 @@ def ledger(request):
     filters = form.filters() if form.is_bound and form.is_valid() else {}
     try:
         qs = selectors.ledger_list(user=request.user, **filters)
+    except (NotFound, PermissionDenied):
+        raise  # the page decorator answers 404 / 403; only a bad filter belongs on the form
     except ApplicationError as exc:
         _fail(request, exc, form)
         qs = selectors.ledger_list(user=request.user).none()
@@ -411,8 +413,8 @@ def rankings(request):
                                     month=params.get("month"), kind=params.get("kind") or SubjectKind.RESIDENT)
         totals = selectors.region_totals(user=request.user, region=ranking.region.code, period=period,
                                          year=params.get("year"), month=params.get("month"))
-    except NotFound:
-        raise
+    except (NotFound, PermissionDenied):
+        raise  # the page decorator answers 404 / 403; only a bad filter belongs on the form
     except ApplicationError as exc:
         _fail(request, exc, form)
         return render(request, "points/rankings.html", {"form": form, "ranking": None, "totals": []}, status=400)

@@ -38,14 +38,6 @@ PUBLIC_PAGE_PREFIXES = ("/accounts/login", "/healthz", "/i18n/", "/my/", "/open3
 # session (the WeChat callback answers 503 until configured; nginx's media auth callbacks). Each
 # module's own tests cover their refusals.
 MACHINE_ENDPOINTS = ("/intake/wechat/callback", "/intake/sms/inbound", "/video/media/")
-# Defects the matrix found in other modules, reported to their owners (see the strict xfail below,
-# which turns red once a defect is fixed so the entry gets removed).
-KNOWN_PAGE_DEFECTS = {
-    # points/views.py ledger(): the selector's PermissionDenied goes to form.add_error() before the
-    # form was validated -> AttributeError -> 500, for roles without points access.
-    "/points/ledger/": {Role.AUDITOR, Role.DEPT_STAFF, Role.DEPT_HEAD},
-    "/points/rankings/": {Role.AUDITOR, Role.DEPT_STAFF, Role.DEPT_HEAD},  # the same in rankings()
-}
 REGION_KEYS = re.compile(r"(^|_)(region|region_code|grid|grid_code|village|village_code|town|town_code)$")
 CODE = re.compile(r"^4208\d{2,13}$")
 # The auditor's job is reading the log of everyone's actions: its region codes are not a leak.
@@ -228,16 +220,15 @@ def test_no_page_fails_for_any_role(client, role):
     for page in sorted(set(_pages())):
         if page.startswith(("/accounts/logout", "/i18n/", *MACHINE_ENDPOINTS)):
             continue
-        if role in KNOWN_PAGE_DEFECTS.get(page, ()):
-            continue
         response = client.get(page)
         if response.status_code >= 500:
             failures.append(f"{page}: {response.status_code}")
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason="points ledger page 500s for roles without access")
-def test_known_page_defects_are_still_there(client):
-    client.force_login(_users()[Role.AUDITOR])
-    for page in KNOWN_PAGE_DEFECTS:
-        assert client.get(page).status_code < 500
+def test_points_pages_refuse_roles_without_points_access(client):
+    """Found by the matrix: these pages answered 500 (a permission error sent to an unbound form)."""
+    for role in (Role.AUDITOR, Role.DEPT_STAFF):
+        client.force_login(_users()[role])
+        for page in ("/points/ledger/", "/points/rankings/"):
+            assert client.get(page).status_code in (403, 404), (role, page)

@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from gridgov.accounts.policy import forget_scope
 from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.visits import selectors
 
@@ -78,7 +79,7 @@ def test_town_coverage_adds_our_village_to_its_row(village, town_operator, case)
 
 
 def test_coverage_is_one_grouped_query(village, town_operator, case):
-    town_operator.__dict__.pop("_gridgov_scope", None)
+    forget_scope(town_operator)
     selectors.coverage(user=town_operator, region=village[0].code)
     with CaptureQueriesContext(connection) as ctx:
         selectors.coverage(user=town_operator, region=f.HUJI)
