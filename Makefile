@@ -26,6 +26,7 @@ install-test: $(VENV)/.installed-test
 demo: install
 	$(BIN)/gridgov migrate --noinput
 	$(BIN)/gridgov seed_demo --scale small --if-empty
+	$(BIN)/gridgov rebuild_rollups --days 400 --quiet  # the dashboards' history (the seed builds a week)
 	DEBUG=1 $(BIN)/gridgov runserver $(HOST):$(PORT)
 
 ## test: install the test dependencies and run the whole suite
