@@ -202,6 +202,10 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 API_TOKEN_TTL_DAYS = int(os.environ.get("API_TOKEN_TTL_DAYS", "30"))
 
+# Dashboards: "deferred" (default) notes stale grid-days after each commit for `refresh_rollups`
+# (cron, every minute); "sync" refreshes them at once, inside the write's request (tests).
+DASHBOARD_REFRESH = os.environ.get("DASHBOARD_REFRESH", "deferred")
+
 # --- language and time -----------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -1,16 +1,18 @@
 """Keeping the rollups current as the modules write (docs/dashboard.md#incremental).
 
 A `post_save`/`post_delete` receiver on each source model notes which grid and which days a row
-touches; a `transaction.on_commit` callback then refreshes exactly those grid
-days (rollups.refresh) and the grid's snapshot. Nothing runs inside the writer's transaction, so a
-rolled-back write leaves no trace and a failing refresh never undoes a case or a payment: it is
-logged, and the periodic `rebuild_rollups --days 2` repairs it.
+touches; a `transaction.on_commit` callback then either notes those grid-days as pending
+(`PendingRefresh`, the default) for `gridgov refresh_rollups` — the worker, every minute — or, with
+DASHBOARD_REFRESH=sync, refreshes them at once (rollups.refresh) with the grid's snapshot. Nothing
+runs inside the writer's transaction, so a rolled-back write leaves no trace and a failing refresh
+never undoes a case or a payment: it is logged, and the periodic `rebuild_rollups --days 2` repairs it.
 """
 
 import logging
 import threading
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -50,23 +52,64 @@ def mark(grid: str | None, *values, snapshot: bool = False) -> None:
 
 
 def flush() -> None:
-    from . import rollups
-
+    """After a commit: refresh what the writes touched now (DASHBOARD_REFRESH = "sync", the tests'
+    and a small install's choice), or — the default — only note it for `refresh_rollups`, the worker
+    that runs every minute. At city scale a refresh costs a few hundred milliseconds of queries over
+    the raw tables; a write request must not wait for the dashboards."""
     pending = _pending()
     work, snap = pending["days"], pending["snapshot"]
     if not work and not snap:
         return
     _state.pending = {"days": {}, "snapshot": set()}
     try:
-        by_days: dict[frozenset, set[str]] = {}
-        for grid, days in work.items():
-            by_days.setdefault(frozenset(days), set()).add(grid)
-        for days, grids in by_days.items():
-            rollups.refresh(grids, days)
-        if snap:
-            rollups.refresh_snapshots(snap)
+        if getattr(settings, "DASHBOARD_REFRESH", "deferred") == "sync":
+            _refresh(work, snap)
+        else:
+            _note(work, snap)
     except Exception:  # the write has committed; the periodic rebuild repairs the rollups
         logger.exception("dashboard rollup refresh failed for %s", sorted(work))
+
+
+def _refresh(work: dict[str, set], snap: set[str]) -> None:
+    from . import rollups
+
+    by_days: dict[frozenset, set[str]] = {}
+    for grid, days in work.items():
+        by_days.setdefault(frozenset(days), set()).add(grid)
+    for days, grids in by_days.items():
+        rollups.refresh(grids, days)
+    if snap:
+        rollups.refresh_snapshots(snap)
+
+
+def _note(work: dict[str, set], snap: set[str]) -> None:
+    from .models import PendingRefresh
+
+    rows = [PendingRefresh(grid=grid, day=day) for grid, days in work.items() for day in days]
+    rows += [PendingRefresh(grid=grid, day=None) for grid in snap]
+    PendingRefresh.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def drain(limit: int = 5000) -> int:
+    """Refreshes the noted grid-days (oldest first, at most `limit`) and forgets them, in one
+    transaction; returns how many. A write noting the same grid-day meanwhile waits for this
+    transaction and then notes it again, so the next run picks the later write up."""
+    from .models import PendingRefresh
+
+    with transaction.atomic():  # a failed refresh keeps its markers for the next run
+        rows = list(PendingRefresh.objects.order_by("id").values_list("id", "grid", "day")[:limit])
+        if not rows:
+            return 0
+        work: dict[str, set] = {}
+        snap: set[str] = set()
+        for _id, grid, day in rows:
+            if day is None:
+                snap.add(grid)
+            else:
+                work.setdefault(grid, set()).add(day)
+        PendingRefresh.objects.filter(pk__in=[r[0] for r in rows]).delete()
+        _refresh(work, snap)
+    return len(rows)
 
 
 def _case_region(case_id) -> str | None:

@@ -51,3 +51,26 @@ class Snapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.kpi}[{self.dim}]={self.value}"
+
+
+class PendingRefresh(models.Model):
+    """A grid-day (or a grid's current figures, day null) whose rollups a write has made stale.
+
+    Writers only note these after their commit (one small insert); `refresh_rollups` — the worker,
+    run every minute — recomputes them, so a case or a payment never waits for the dashboards."""
+
+    grid = models.CharField(_("网格代码"), max_length=15)
+    day = models.DateField(_("日期"), null=True, blank=True)
+    noted_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("待刷新汇总")
+        verbose_name_plural = _("待刷新汇总")
+        constraints = [
+            models.UniqueConstraint(fields=["grid", "day"], name="dashboard_pending_grid_day"),
+            models.UniqueConstraint(fields=["grid"], condition=models.Q(day__isnull=True),
+                                    name="dashboard_pending_grid_snapshot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grid} {self.day or '现状'}"
