@@ -72,7 +72,7 @@ def audit_record(
         message=message[:500],
     )
     # Appending locks the chain head until the caller's transaction ends: audit writers queue
-    # rather than fork the chain.
-    with transaction.atomic():
+    # rather than fork the chain. No savepoint of its own: a failed append fails the caller's write.
+    with transaction.atomic(savepoint=False):
         chain.append(entry)
     return entry

@@ -112,10 +112,14 @@ def drain(limit: int = 5000) -> int:
     return len(rows)
 
 
-def _case_region(case_id) -> str | None:
+def _case_region(instance) -> str | None:
+    """The grid of the row's case: from the case object the service attached (no query), else read."""
     from gridgov.cases.models import Case
 
-    return Case.objects.filter(pk=case_id).values_list("region_id", flat=True).first()
+    cached = instance._state.fields_cache.get("case")
+    if cached is not None:
+        return cached.region_id
+    return Case.objects.filter(pk=instance.case_id).values_list("region_id", flat=True).first()
 
 
 def _on_case(instance, **kwargs):
@@ -124,15 +128,15 @@ def _on_case(instance, **kwargs):
 
 def _on_case_event(instance, **kwargs):
     if instance.to_state == "registered":
-        mark(_case_region(instance.case_id), instance.created_at)
+        mark(_case_region(instance), instance.created_at)
 
 
 def _on_dispatch(instance, **kwargs):
-    mark(_case_region(instance.case_id), instance.dispatched_at, instance.ended_at)
+    mark(_case_region(instance), instance.dispatched_at, instance.ended_at)
 
 
 def _on_evaluation(instance, **kwargs):
-    mark(_case_region(instance.case_id), instance.created_at)
+    mark(_case_region(instance), instance.created_at)
 
 
 def _on_visit(instance, **kwargs):
