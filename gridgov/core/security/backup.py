@@ -157,17 +157,20 @@ def _backup_postgresql(sd: dict, dump_path: Path) -> dict:
 def _backup_sqlite(sd: dict, copy_path: Path) -> dict:
     name = _sqlite_path(sd)
     if name.startswith("file:") or name == ":memory:":
-        # An in-memory (test) database is only reachable through Django's own connection.
+        # An in-memory (test) database is only reachable through Django's own connection, which may
+        # be inside a write transaction: the backup API then answers SQLITE_LOCKED for ever (Python
+        # retries it in a loop), so take the connection's own image of the database instead.
         connection.ensure_connection()
-        source, own = connection.connection, False
+        copy_path.write_bytes(connection.connection.serialize())
     else:
-        source, own = sqlite3.connect(name), True
-    dest = sqlite3.connect(copy_path)
-    try:
-        source.backup(dest)  # an online, page-consistent copy
-    finally:
-        if own:
+        source = sqlite3.connect(name)
+        try:
+            with sqlite3.connect(copy_path) as target:
+                source.backup(target)  # an online, page-consistent copy
+            target.close()
+        finally:
             source.close()
+    dest = sqlite3.connect(copy_path)
     try:
         return table_digests(dest, _sqlite_tables(dest), _sqlite_quote)
     finally:
