@@ -16,6 +16,9 @@ class User(AbstractUser):
 
     full_name = models.CharField(_("姓名"), max_length=50, blank=True)
     is_demo = models.BooleanField(_("演示账号"), default=False)
+    # The desk of a machine channel (SMS, WeChat, an Open311 client, self-service): it files cases and
+    # claims, never signs in, and is nobody to address (notices skip it).
+    is_machine = models.BooleanField(_("系统接入账号"), default=False)
 
     class Meta:
         verbose_name = _("用户")

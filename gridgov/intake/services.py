@@ -101,7 +101,7 @@ def desk_account(channel: str):
 
     try:
         with transaction.atomic():
-            user = User(username=username, full_name=name, is_active=True)
+            user = User(username=username, full_name=name, is_active=True, is_machine=True)
             user.set_unusable_password()
             user.save()
             county = Region.objects.filter(level=1).order_by("code").first()

@@ -8,7 +8,6 @@ import uuid
 from datetime import datetime, timedelta
 
 import nh3
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.files.base import File
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
@@ -123,8 +122,8 @@ def resolve_recipients(region: Region, roles: list[str], departments: list[Depar
     `roles` (all when empty). Department posts: of the listed departments and their stations, or, with
     none listed, of every department with a jurisdiction node inside the subtree. Listing departments
     without roles addresses those departments only. An account with several posts is reached once, at
-    its most local region post. Machine accounts (the desks of SMS, WeChat, Open311 clients and
-    self-service, created with an unusable password) read nothing and are never recipients.
+    its most local region post. Machine accounts (`User.is_machine`: the desks of SMS, WeChat,
+    Open311 clients and self-service) read nothing and are never recipients.
     """
     region_roles = [r for r in (roles or REGION_ROLE_LEVELS) if r in REGION_ROLE_LEVELS]
     dept_roles = [r for r in (roles or DEPARTMENT_ROLES) if r in DEPARTMENT_ROLES]
@@ -142,13 +141,13 @@ def resolve_recipients(region: Region, roles: list[str], departments: list[Depar
                 .values_list("department_id", flat=True))
         for user_id, role, dept_id in (Assignment.objects.filter(
                 is_active=True, user__is_active=True, role__in=dept_roles, department_id__in=dept_ids)
-                .exclude(user__password__startswith=UNUSABLE_PASSWORD_PREFIX)
+                .exclude(user__is_machine=True)
                 .order_by("id").values_list("user_id", "role", "department_id")):
             rows.setdefault(user_id, (user_id, role, "", dept_id))
     if region_roles:
         found = (Assignment.objects.filter(is_active=True, user__is_active=True, role__in=region_roles,
                                            region__code__startswith=region.code)
-                 .exclude(user__password__startswith=UNUSABLE_PASSWORD_PREFIX)
+                 .exclude(user__is_machine=True)
                  .order_by("id").values_list("user_id", "role", "region_id"))
         for user_id, role, code in found:
             current = rows.get(user_id)

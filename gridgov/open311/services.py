@@ -54,7 +54,7 @@ def client_issue(*, acting_user, name: str, jurisdiction: str) -> tuple[ApiClien
                                extra={"field": "jurisdiction"})
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     user_model = get_user_model()
-    user = user_model(username=f"open311-{uuid.uuid4().hex[:12]}", full_name=f"Open311·{name}")
+    user = user_model(username=f"open311-{uuid.uuid4().hex[:12]}", full_name=f"Open311·{name}", is_machine=True)
     user.set_unusable_password()
     user.save()
     Assignment.objects.create(user=user, role=ROLE_AT_LEVEL[region.level], region=region)

@@ -187,7 +187,7 @@ def _machine_user(username: str, full_name: str, role: str, region: Region):
         return user
     try:
         with transaction.atomic():
-            user = user_model(username=username, full_name=full_name)
+            user = user_model(username=username, full_name=full_name, is_machine=True)
             user.set_unusable_password()
             user.save()
             Assignment.objects.create(user=user, role=role, region=region)
