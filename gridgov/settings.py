@@ -145,7 +145,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
     }
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("SQLITE_TEST_NAME") or None
+    # Tests use a file too, not a shared in-memory database: the live server's threads would share the
+    # test's one connection ("cannot start a transaction within a transaction") and concurrent writers
+    # would meet shared-cache table locks, which no busy timeout waits for. A file behaves as production.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = (
+        os.environ.get("SQLITE_TEST_NAME") or str(VAR_DIR / "test.sqlite3"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- accounts and login security -------------------------------------------------------------
