@@ -61,6 +61,9 @@ FIELD_BLIND_INDEX_KEY = os.environ.get("FIELD_BLIND_INDEX_KEY") or _secret_file(
 AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY") or _secret_file("audit_chain_key", _new_key)
 # Audit rows are kept at least this long (MLPS level 3: six months); audit_retention refuses less.
 AUDIT_MIN_KEEP_DAYS = 183
+# Personal data of people no longer on the register is erased this long after their last change
+# (gridgov purge_personal_data; docs/security.md "Retention of personal data").
+PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PERSONAL_DATA_RETENTION_DAYS", str(3 * 365)))
 DEBUG = _flag("DEBUG")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
@@ -89,6 +92,7 @@ INSTALLED_APPS = [
     "gridgov.mobile",
     "gridgov.open311",
     "gridgov.selfservice",
+    "gridgov.privacy",
     "gridgov.demo",
 ]
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("dashboard/", include("gridgov.dashboard.urls")),
     path("m/", include("gridgov.mobile.urls")),
     path("my/", include("gridgov.selfservice.urls")),
+    path("privacy/", include("gridgov.privacy.urls")),
     path("open311/v2/", include("gridgov.open311.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -179,6 +179,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "accounts.manage": frozenset({Role.SYSADMIN}),
     # Granting or removing the three administrator roles, resetting two-factor enrolment.
     "accounts.security": frozenset({Role.SECURITY_ADMIN}),
+    # privacy: 法定保存 holds that exempt a person's data from the retention schedule (the offices
+    # that answer PIPL requests and litigation; within their scope).
+    "privacy.hold": frozenset({Role.TOWN_OPERATOR, Role.CITY_OPERATOR}),
     # mobile: the grid worker's phone app pulls their own grid and pushes what they recorded offline
     "mobile.sync": frozenset({Role.GRID_WORKER}),
 }
