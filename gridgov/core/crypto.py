@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
@@ -84,6 +85,25 @@ def encrypt(plaintext: str, purpose: str, *, key_id: str | None = None, algorith
     return f"{PREFIX}${algorithm}${key_id}${base64.b64encode(nonce + sealed).decode()}"
 
 
+def encryptor(purpose: str, *, key_id: str | None = None, algorithm: str | None = None) -> Callable[[str], str]:
+    """`encrypt(value, purpose)` with the key and algorithm fixed, for bulk work such as imports:
+    one cipher object and no settings lookups per value. The same stored form as `encrypt`."""
+    key_id = key_id or active_key_id()
+    algorithm = algorithm or active_algorithm()
+    if algorithm != ALG_AES:
+        return lambda plaintext: encrypt(plaintext, purpose, key_id=key_id, algorithm=algorithm)
+    seal = _aes(key_id).encrypt
+    aad = purpose.encode()
+    head = f"{PREFIX}${algorithm}${key_id}$"
+    urandom, b64encode = os.urandom, base64.b64encode
+
+    def encrypt_one(plaintext: str) -> str:
+        nonce = urandom(_NONCE)
+        return head + b64encode(nonce + seal(nonce, plaintext.encode(), aad)).decode()
+
+    return encrypt_one
+
+
 def parse(token: str) -> tuple[str, str, bytes]:
     try:
         prefix, algorithm, key_id, payload = token.split("$", 3)
@@ -126,6 +146,20 @@ def blind_index(value: str, purpose: str) -> str:
     """HMAC-SHA256 of a normalised value: equal values give equal indexes, nothing else leaks."""
     normalised = value.strip().upper()
     return hmac.new(_index_key(), f"{purpose}\x00{normalised}".encode(), hashlib.sha256).hexdigest()
+
+
+def blind_indexer(purpose: str) -> Callable[[str], str]:
+    """`blind_index(value, purpose)` for bulk work: the HMAC is keyed and fed the purpose once,
+    then copied per value (the same digest: HMAC input is a stream)."""
+    keyed = hmac.new(_index_key(), f"{purpose}\x00".encode(), hashlib.sha256)
+    copy = keyed.copy
+
+    def index(value: str) -> str:
+        h = copy()
+        h.update(value.strip().upper().encode())
+        return h.hexdigest()
+
+    return index
 
 
 def clear_caches() -> None:

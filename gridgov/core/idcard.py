@@ -15,6 +15,7 @@ from operator import mul
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+_ASCII_ZERO_WEIGHT = ord("0") * sum(_WEIGHTS)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,10 @@ def _province_codes() -> frozenset[str]:
 def check_character(first17: str) -> str:
     if len(first17) != len(_WEIGHTS):
         raise ValueError("check_character needs the first 17 characters")
-    total = sum(map(mul, map(int, first17), _WEIGHTS))  # map/mul: no generator frame per digit
+    if not (first17.isascii() and first17.isdigit()):
+        raise ValueError("check_character needs digits")
+    # Weighted sum over the ASCII codes, less the weighted "0"s: no int() per digit (hot in imports).
+    total = sum(map(mul, first17.encode(), _WEIGHTS)) - _ASCII_ZERO_WEIGHT
     return _CHECK[total % 11]
 
 
