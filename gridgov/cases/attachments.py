@@ -8,13 +8,13 @@ only through the permission-checked download endpoint.
 
 import hashlib
 import uuid
-import zipfile
 
 from django.conf import settings
 from django.core.files.base import File
 from django.utils import timezone
 
 from gridgov.core.errors import ValidationFailed
+from gridgov.core.uploads import real_type
 
 from .choices import AttachmentKind
 
@@ -41,27 +41,9 @@ def sniff(upload) -> str:
                                extra={"field": "files", "name": getattr(upload, "name", "")[:100]})
     if not size:
         raise ValidationFailed("附件为空", code="invalid_attachment", extra={"field": "files"})
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    if head.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(upload) as archive:
-                names = set(archive.namelist())
-        except (zipfile.BadZipFile, OSError, ValueError):
-            names = set()
-        finally:
-            upload.seek(0)
-        if "word/document.xml" in names and "[Content_Types].xml" in names:
-            return "docx"
+    kind = real_type(upload)
+    if kind in TYPES:
+        return kind
     raise ValidationFailed("附件类型不支持：只接受 JPEG、PNG、WebP 图片和 PDF、DOCX 文档", code="invalid_attachment",
                            extra={"field": "files", "name": getattr(upload, "name", "")[:100]})
 

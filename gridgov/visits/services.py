@@ -18,6 +18,7 @@ from django.utils import timezone
 from gridgov.accounts.policy import get_scope, require
 from gridgov.core.audit import audit_record
 from gridgov.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.uploads import PHOTOS, real_type
 from gridgov.people.models import CareTag
 from gridgov.regions.gcj02 import gcj02_to_wgs84
 
@@ -97,15 +98,9 @@ def _sniff_photo(photo: UploadedFile) -> str:
         raise ValidationFailed("照片不能超过 10 MB", code="photo_too_large", extra={"field": "photo"})
     if not photo.size:
         raise ValidationFailed("照片文件为空", code="invalid_photo", extra={"field": "photo"})
-    photo.seek(0)
-    head = photo.read(16)
-    photo.seek(0)
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
+    kind = real_type(photo)
+    if kind in PHOTOS:
+        return kind
     raise ValidationFailed("照片格式不支持，只接受 JPEG、PNG 或 WebP 图片", code="invalid_photo",
                            extra={"field": "photo"})
 

@@ -24,6 +24,7 @@ from gridgov.accounts.models import Department
 from gridgov.accounts.policy import has_role, require
 from gridgov.core import workcal
 from gridgov.core.errors import NotFound
+from gridgov.core.uploads import real_type
 from gridgov.people import access as people_access
 from gridgov.people.choices import ResidentState
 from gridgov.people.models import Resident
@@ -101,15 +102,9 @@ def _sniff(upload) -> str:
         raise invalid({"file": "文件为空"}, "invalid_file")
     if size > MAX_MATERIAL_BYTES:
         raise invalid({"file": "单个文件不能超过 10 MB"}, "file_too_large")
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
+    kind = real_type(upload)
+    if kind in {"pdf", "jpg", "png"}:
+        return kind
     raise invalid({"file": "文件格式不支持，只接受 PDF、JPEG 或 PNG（按文件内容识别）"}, "invalid_file_type")
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from gridgov.accounts.policy import require
 from gridgov.core.audit import audit_record
 from gridgov.core.errors import PermissionDenied, ValidationFailed
+from gridgov.core.uploads import PHOTOS, real_type
 
 from ..access import _pk, access_claim, access_subject, committee_members, is_committee_member
 from ..choices import (
@@ -92,17 +93,9 @@ def _sniff_evidence(upload: UploadedFile) -> str:
     if upload.size > MAX_EVIDENCE_BYTES:
         raise ValidationFailed("证明材料附件不能超过 10 MB", code="evidence_too_large",
                                extra={"field": "evidence_file"})
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head.startswith(b"%PDF-"):
-        return "pdf"
+    kind = real_type(upload)
+    if kind in PHOTOS | {"pdf"}:
+        return kind
     raise ValidationFailed("证明材料只接受 JPEG、PNG、WebP 图片或 PDF", code="invalid_evidence",
                            extra={"field": "evidence_file"})
 
