@@ -30,7 +30,9 @@ BEGIN
     unlinked.actor_id := NULL;
     IF NEW.actor_id IS NULL AND NEW IS NOT DISTINCT FROM unlinked THEN RETURN NEW; END IF;
   END IF;
-  RAISE EXCEPTION '审计日志只能追加，不能修改或删除（%）', TG_OP USING ERRCODE = 'insufficient_privilege';
+  -- No percent sign here: the migration runs this through a DB-API cursor with parameters.
+  RAISE EXCEPTION USING MESSAGE = '审计日志只能追加，不能修改或删除（' || TG_OP || '）',
+    ERRCODE = 'insufficient_privilege';
 END $$;
 DROP TRIGGER IF EXISTS core_auditentry_append_only ON core_auditentry;
 CREATE TRIGGER core_auditentry_append_only BEFORE UPDATE OR DELETE ON core_auditentry
