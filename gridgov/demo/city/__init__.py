@@ -1,16 +1,21 @@
 """`gridgov seed_demo --scale city`: the whole of 钟祥 at full size, for benchmarks.
 
 1,050,000 residents in about 330,000 households (the small demo's population code, town by
-town), five years of visits (about 5,000,000, numpy columns, visits.py) and cases (about 500,000,
-the small demo's planner, cases.py) with the seasons of the county (season.py), the article's
-stories and the 政务网上办 and points demos at their small sizes. The dashboard's rollups are built
-by that app's command (`gridgov rebuild_rollups` afterwards, timed on its own). Everything is
-written with COPY on PostgreSQL and executemany on SQLite, in one transaction:
-all or nothing, refused (before writing anything) on a database that already holds regions,
-departments or demo accounts.
+town), five years of visits (about 5,000,000, numpy columns, visits.py), cases (about 500,000,
+the small demo's planner, cases.py), 政务网上办 applications (about 40,000, egov.py), the points
+ledger (about 2,000,000 entries, points.py) and camera views (about 300,000, video.py), with the
+seasons of the county (season.py), and the article's stories. The dashboard's rollups are built
+by that app's command (`gridgov rebuild_rollups` afterwards, timed on its own). Rows are written
+with COPY on PostgreSQL and executemany on SQLite.
 
-`fraction` scales every volume (residents, visits, cases) for tests and quick trials; the
-structure (18 towns, 561 villages, 2,867 grids, 5,329 accounts) is always whole.
+Steps, each in its own transaction and recorded in the audit log when done (`demo.seed_city.step`):
+a rerun after a failure or an interruption skips the steps already done and goes on with the rest
+(the same --seed and --city-fraction, which the first step records). A database that holds other
+data (regions, departments or demo accounts without those records), or a finished city, is
+refused before anything is written.
+
+`fraction` scales every volume (residents, visits, cases, applications, ledger, views) for tests
+and quick trials; the structure (18 towns, 561 villages, 2,867 grids, 5,329 accounts) is always whole.
 """
 
 import random
@@ -18,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -28,6 +34,7 @@ from gridgov.regions.models import Region
 from .. import people as population
 from .. import seed as small
 from ..reference import ensure_reference_data
+from .indexes import indexes_set_aside
 from .progress import Bar
 
 RESIDENTS = 1_050_000
@@ -65,82 +72,186 @@ def town_chunks() -> list[list[str]]:
     return [first, *rest.values()]
 
 
-def seed_city(*, seed: int = small.DEFAULT_SEED, fraction: float = 1.0,
-              progress: Callable[[str], None] | None = None, stream=sys.stderr) -> CityResult:
-    """Writes the city-scale demo into an empty database (all or nothing) and returns what it did.
+STEP = "demo.seed_city.step"
+FINISHED = "finished"
+ORDER = ["structure", "people", "visits", "cases", "egov", "points", "video", FINISHED]
 
-    Raises small.SeedRefused before writing anything when the database is not empty.
+
+def done_steps() -> dict[str, dict]:
+    """The steps a previous run finished: name → what it recorded (counts, and the run's parameters)."""
+    from gridgov.core.models import AuditEntry
+
+    return {e.object_id: e.changes for e in AuditEntry.objects.filter(action=STEP).order_by("id")}
+
+
+def _check_resumable(seed: int, fraction: float) -> dict[str, dict]:
+    """The steps to skip, or SeedRefused: other data, a finished city, or other parameters."""
+    reason = small.existing_data()
+    if not reason:
+        return {}
+    done = done_steps()
+    if "structure" not in done:
+        raise small.SeedRefused(reason)
+    if FINISHED in done:
+        raise small.SeedRefused("数据库中已有完整的城市规模演示数据")
+    first = done["structure"]
+    if first.get("seed") != seed or first.get("fraction") != fraction:
+        raise small.SeedRefused(f"数据库中有未完成的城市规模演示数据（--seed {first.get('seed')} "
+                                f"--city-fraction {first.get('fraction')}），续跑须用相同参数")
+    return done
+
+
+def seed_city(*, seed: int = small.DEFAULT_SEED, fraction: float = 1.0,
+              progress: Callable[[str], None] | None = None, stream=sys.stderr,
+              stop_after: str | None = None) -> CityResult:
+    """Writes the city-scale demo, step by step, and returns what it did; a rerun resumes.
+    `stop_after` ("structure", "people", "visits", "cases", "egov", "points") ends the run there,
+    as an interruption would (for trials of one step, and for the resumption test).
+
+    Raises small.SeedRefused before writing anything when the database holds other data.
     """
     if not 0 < fraction <= 1:
         raise ValueError("fraction must be in (0, 1]")
     step = small.Progress(progress)
     result = CityResult()
-    now = timezone.now()
+    done = _check_resumable(seed, fraction)
+    if connection.vendor == "sqlite":
+        # a big page cache: the indexes of the big tables are written in no particular order
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size=-1500000")
+    # A resumed run keeps the first run's clock: its five years end where the written ones do.
+    now = (datetime.fromisoformat(done["structure"]["now"]) if done else timezone.now())
     today = timezone.localdate(now)
-    marks = [time.perf_counter()]
+    counts: dict[str, int] = {}
+    started = time.perf_counter()
 
-    def lap(name: str) -> None:
-        marks.append(time.perf_counter())
-        result.timings[name] = round(marks[-1] - marks[-2], 1)
+    class Stop(Exception):
+        pass
 
-    with transaction.atomic():
-        if connection.vendor == "sqlite":
-            # a big page cache: the indexes of the big tables are written in no particular order
-            with connection.cursor() as cursor:
-                cursor.execute("PRAGMA cache_size=-1500000")
-        reason = small.existing_data()
-        if reason:
-            raise small.SeedRefused(reason)
+    def run(name: str, work: Callable[[], dict], extra: dict | None = None) -> None:
+        if stop_after and name.split(":")[0] not in ORDER[:ORDER.index(stop_after) + 1]:
+            raise Stop
+        if name in done:
+            counts.update({k: v for k, v in done[name].items() if isinstance(v, int) and k != "seed"})
+            step(f"已完成，跳过：{name}")
+            return
+        t0 = time.perf_counter()
+        with transaction.atomic():
+            got = work()
+            audit_record(actor=None, action=STEP, object_type="regions.region", object_id=name,
+                         region_code=small.COUNTY_CODE, changes={**(extra or {}), **got},
+                         message=f"城市规模演示数据：{name} 已完成")
+        counts.update(got)
+        key = name.split(":")[0]  # the towns' population steps are timed together
+        result.timings[key] = round(result.timings.get(key, 0) + time.perf_counter() - t0, 1)
+
+    def structure() -> dict:
         ensure_reference_data()
         plan = small.plan_regions(seed)
         small._write_regions(plan)
         departments = small._write_departments(plan)
         users = small._write_accounts(plan, departments, random.Random(seed))
-        counts = small._counts(plan, departments, users)
+        got = small._counts(plan, departments, users)
         step(f"区划、部门与账号已写入：{len(plan):,} 个节点、{users:,} 个账号")
-        lap("structure")
+        return got
+
+    def steps() -> None:
+        run("structure", structure, {"seed": seed, "fraction": fraction, "now": now.isoformat()})
 
         per_grid = per_grid_for(round(RESIDENTS * fraction))
         chunks = town_chunks()
         bar = Bar("个网格的人口", GRIDS, stream)
-        for key in ("households", "residents", "care_tags"):
-            counts[key] = 0
+        people = {"households": 0, "residents": 0, "care_tags": 0}
         for grids in chunks:
-            got = population.seed_people(seed=seed, per_grid=per_grid, visit_days=0, grids=grids, now=now)
-            for key in ("households", "residents", "care_tags"):
-                counts[key] += got[key]
+            name = f"people:{grids[0][:9]}"
+            run(name, lambda grids=grids: {k: v for k, v in population.seed_people(
+                seed=seed, per_grid=per_grid, visit_days=0, grids=grids, now=now).items() if k in people})
+            for key in people:
+                people[key] += counts.pop(key, 0)
             bar.add(len(grids))
         bar.close()
-        step(f"人口已写入：{counts['households']:,} 户、{counts['residents']:,} 人、"
-             f"{counts['care_tags']:,} 个关爱对象标签（每网格约 {per_grid} 人）")
-        lap("people")
+        counts.update(people)
+        step(f"人口：{people['households']:,} 户、{people['residents']:,} 人、"
+             f"{people['care_tags']:,} 个关爱对象标签（每网格约 {per_grid} 人）")
 
         from .visits import seed_visits
 
-        bar = Bar("条走访记录", round(VISITS * fraction), stream)
-        counts |= seed_visits(seed=seed, total=round(VISITS * fraction), today=today, bar=bar)
-        bar.close()
-        step(f"走访记录已写入：{counts['visits']:,} 条（五年）")
-        lap("visits")
+        def visits() -> dict:
+            from gridgov.visits.models import Visit
+
+            bar = Bar("条走访记录", round(VISITS * fraction), stream)
+            with indexes_set_aside(Visit):
+                got = seed_visits(seed=seed, total=round(VISITS * fraction), today=today, bar=bar)
+            bar.close()
+            return got
+
+        run("visits", visits)
+        step(f"走访记录：{counts['visits']:,} 条（五年）")
 
         from .cases import seed_city_cases
 
-        bar = Bar("件案件", round(CASES * fraction * 0.97), stream)  # about 3 % fall on no route or the future
-        counts |= seed_city_cases(seed=seed, total=round(CASES * fraction), now=now, bar=bar)
-        bar.close()
-        story = small_story_case()
-        step(f"案件已写入：{counts['cases']:,} 件，流转记录 {counts['case_events']:,} 条"
-             + ("；袁台村的故事已写入" if story else ""))
-        lap("cases")
+        def cases() -> dict:
+            bar = Bar("件案件", round(CASES * fraction * 0.97), stream)  # about 3 % fall on no route or the future
+            got = seed_city_cases(seed=seed, total=round(CASES * fraction), now=now, bar=bar)
+            bar.close()
+            got["story_case"] = int(bool(small_story_case()))
+            return got
+
+        run("cases", cases)
+        step(f"案件：{counts['cases']:,} 件，流转记录 {counts['case_events']:,} 条")
 
         from .. import egov as demo_egov
+        from .egov import APPLICATIONS, seed_city_egov
+
+        def egov() -> dict:
+            got = demo_egov.seed_egov(seed=seed, progress=step, today=today)  # the article's two stories
+            bar = Bar("件政务申请", round(APPLICATIONS * fraction), stream)
+            got |= seed_city_egov(seed=seed, total=round(APPLICATIONS * fraction), now=now, bar=bar)
+            bar.close()
+            from gridgov.egov.models import Application
+
+            got["egov_applications"] = Application.objects.count()
+            return got
+
+        run("egov", egov)
+        step(f"政务网上办：{counts['egov_applications']:,} 件申请，资金发放 {counts.get('egov_payments', 0):,} 笔")
+
         from .. import points as demo_points
+        from .points import ENTRIES, seed_city_points
 
-        counts |= demo_egov.seed_egov(seed=seed, progress=step)
-        lap("egov")
-        counts |= demo_points.seed_points(seed=seed, now=now, progress=step)
-        lap("points")
+        def points() -> dict:
+            got = demo_points.seed_points(seed=seed, now=now, progress=step)  # a year, and 吴正宪's story
+            from gridgov.points.models import Claim, ClaimEvent, ClaimVote, LedgerEntry, Order, StockMovement
 
+            bar = Bar("条积分申报", round(ENTRIES * fraction * 0.75), stream)
+            with indexes_set_aside(LedgerEntry, Claim, ClaimEvent, ClaimVote, Order, StockMovement):
+                got |= seed_city_points(seed=seed, total=round(ENTRIES * fraction), now=now, bar=bar)
+            bar.close()
+
+            got["points_entries"] = LedgerEntry.objects.count()
+            return got
+
+        run("points", points)
+        step(f"积分制：台账 {counts['points_entries']:,} 条")
+
+        from .. import video as demo_video
+        from .video import VIEWS, seed_city_views
+
+        def video() -> dict:
+            got = demo_video.seed_video(seed=seed, progress=step)  # cameras, this year's grants
+            bar = Bar("条视频查看记录", round(VIEWS * fraction), stream)
+            from gridgov.video.models import ViewSession
+
+            with indexes_set_aside(ViewSession):
+                got |= seed_city_views(seed=seed, total=round(VIEWS * fraction), now=now, bar=bar)
+            bar.close()
+            return got
+
+        run("video", video)
+        step(f"雪亮工程：摄像机 {counts.get('cameras', 0):,} 台，查看记录 {counts.get('camera_views_bulk', 0):,} 条")
+
+        run(FINISHED, lambda: {"scale": 1, "seconds": round(time.perf_counter() - started)},
+            {"seed": seed, "fraction": fraction, "timings": result.timings})
         audit_record(
             actor=None, action="demo.seed_city", object_type="regions.region", object_id=small.COUNTY_CODE,
             region_code=small.COUNTY_CODE,
@@ -148,9 +259,14 @@ def seed_city(*, seed: int = small.DEFAULT_SEED, fraction: float = 1.0,
             message=f"生成城市规模演示数据：{counts['residents']:,} 名居民、{counts['visits']:,} 条走访记录、"
                     f"{counts['cases']:,} 件案件",
         )
+
+    try:
+        steps()
+    except Stop:
+        pass
     result.counts = counts
     result.accounts = small.demo_accounts()
-    result.seconds = time.perf_counter() - marks[0]
+    result.seconds = time.perf_counter() - started
     return result
 
 

@@ -1,4 +1,6 @@
-"""`seed_demo --scale city` at a tiny fraction: counts, scope columns, encryption, ledgers, refusal.
+"""`seed_demo --scale city` at a tiny fraction: counts and proportions, scope columns, encryption,
+ledgers, applications, camera views, resumption after an interruption, the dashboard's rollups
+against the raw rows, refusal.
 
 Transactional: the city seed needs an empty database, so this test flushes the session's small
 demo (pytest-django runs transactional tests last) and seeds what it checks itself.
@@ -10,18 +12,25 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import F, Min
+from django.db.models import Count, F, Min, Q, Sum
 from django.utils import timezone
 
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import Assignment
 from gridgov.cases.choices import OPEN_STATES
 from gridgov.cases.models import Case, CaseEvent
+from gridgov.dashboard.models import Rollup
 from gridgov.demo import city, seed
+from gridgov.demo.city import egov as city_egov
+from gridgov.demo.city import points as city_points
 from gridgov.demo.city import season
+from gridgov.demo.city import video as city_video
+from gridgov.egov.models import Application, ApplicationEvent, Payment
 from gridgov.people.models import CareTag, Household, Resident
 from gridgov.people.validation import identity_fields
+from gridgov.points.models import Item, LedgerEntry
 from gridgov.regions.models import Region
+from gridgov.video.models import ViewSession
 from gridgov.visits.models import Visit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,10 +58,19 @@ def test_fraction_out_of_range_is_refused_before_anything():
 
 def test_city_seed_invariants():
     call_command("flush", interactive=False, verbosity=0)
+    # An interrupted run (stopped after the cases) leaves whole steps; the rerun skips them.
+    city.seed_city(fraction=FRACTION, stream=None, stop_after="cases")
+    partial = (Resident.objects.count(), Visit.objects.count(), Case.objects.count())
+    assert partial[0] and partial[1] and partial[2]
+    assert not Application.objects.exists() and not LedgerEntry.objects.exists() and not ViewSession.objects.exists()
+    with pytest.raises(CommandError, match="续跑须用相同参数"):  # resuming with other parameters is refused
+        call_command("seed_demo", scale="city", city_fraction=FRACTION * 2, quiet=True)
     err = io.StringIO()
     call_command("seed_demo", scale="city", city_fraction=FRACTION, stderr=err, stdout=io.StringIO())
     log = err.getvalue()
     assert "完成，用时" in log and "条走访记录" in log and "100%" in log  # progress bars and the summary
+    assert "已完成，跳过：cases" in log and "已完成，跳过：visits" in log
+    assert (Resident.objects.count(), Visit.objects.count(), Case.objects.count()) == partial
 
     # counts: the structure is whole, the volumes scale
     assert Region.objects.filter(level=4).count() == seed.RURAL_GRIDS + seed.URBAN_GRIDS
@@ -118,6 +136,58 @@ def test_city_seed_invariants():
     # balances equal their ledgers, stocks their movements
     out = io.StringIO()
     call_command("verify_points_ledger", stdout=out)
+    assert "核对通过" in out.getvalue()
+
+    # proportions of the new volumes (the small demos' fixed rows come on top)
+    done = city.done_steps()
+    assert 0.8 * city_egov.APPLICATIONS * FRACTION <= done["egov"]["egov_applications_bulk"] \
+        <= 1.05 * city_egov.APPLICATIONS * FRACTION
+    assert 0.7 * city_points.ENTRIES * FRACTION <= done["points"]["points_entries_bulk"] \
+        <= 1.3 * city_points.ENTRIES * FRACTION
+    assert 0.95 * city_video.VIEWS * FRACTION <= done["video"]["camera_views_bulk"] <= city_video.VIEWS * FRACTION
+    assert Application.objects.filter(created_at__lt=year_ago).exists()
+
+    # applications: a timeline from the create step, states with the fields they need, money paid once
+    for app in Application.objects.order_by("?")[:60]:
+        events = list(ApplicationEvent.objects.filter(application=app).order_by("at", "id"))
+        assert events[0].action == "create" and events[0].at == app.created_at
+        assert events[-1].to_state == app.state
+        if app.state == "completed":
+            assert app.accepted_on <= app.completed_on and app.due_on is not None
+        if app.item.pays_money and app.decision == "approved":
+            assert app.payee_account.startswith("62179952") and app.amount_fen > 0  # decrypts
+    assert not Payment.objects.filter(status="paid", paid_on__gt=timezone.localdate()).exists()
+    assert not Application.objects.filter(state="completed", completed_on__isnull=True).exists()
+
+    # points: every item's monthly cap holds (one award per subject, item and month by construction)
+    caps = dict(Item.objects.filter(cap_period="month").values_list("pk", "cap_times"))
+    per_month = (LedgerEntry.objects.filter(kind="award", item_id__in=caps)
+                 .values("subject_id", "item_id", "occurred_on__year", "occurred_on__month").annotate(n=Count("id")))
+    assert all(r["n"] <= caps[r["item_id"]] for r in per_month)
+
+    # camera views: under a grant in force at the time, over a camera in the grant's region
+    assert not ViewSession.objects.exclude(issued_at__gte=F("grant__valid_from"),
+                                           issued_at__lt=F("grant__valid_until")).exists()
+    for view in ViewSession.objects.select_related("camera", "grant").order_by("?")[:100]:
+        assert view.camera.grid_id.startswith(view.grant.scope_region_id)
+
+    # the dashboard's rollups over the five years equal the raw rows, at every level
+    call_command("rebuild_rollups", since=first, coverage_days=0, quiet=True, stdout=io.StringIO())
+    totals = {level: dict(Rollup.objects.filter(level=level).values("kpi").annotate(s=Sum("value"))
+                          .values_list("kpi", "s")) for level in (1, 2, 3, 4)}
+    assert totals[1] == totals[2] == totals[3] == totals[4]
+    raw = {
+        "case.reported": Case.objects.count(), "visit.done": Visit.objects.count(),
+        "egov.applied": Application.objects.count(),
+        "egov.completed": Application.objects.filter(state="completed").count(),
+        "egov.paid_n": Payment.objects.filter(status="paid").count(),
+        "points.awards": LedgerEntry.objects.filter(kind="award").count(),
+        "points.awarded": LedgerEntry.objects.filter(kind="award").aggregate(s=Sum("score_delta"))["s"],
+        "points.redeemed": -LedgerEntry.objects.filter(Q(kind="redemption") | Q(kind="redemption_cancel"))
+        .aggregate(s=Sum("delta"))["s"],
+        "video.views": ViewSession.objects.count(),
+    }
+    assert {k: totals[1].get(k) for k in raw} == raw
 
     # the second run is refused and changes nothing
     with pytest.raises(CommandError):
