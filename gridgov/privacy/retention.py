@@ -63,7 +63,7 @@ def _delete_files_after_commit(files: list) -> None:
     transaction.on_commit(delete)
 
 
-def erase_resident(resident: Resident, *, now: datetime) -> PersonalDataErasure:
+def erase_resident(resident: Resident, *, now: datetime) -> PersonalDataErasure | None:
     """Clears one person's personal data, in the caller's transaction, and records it (audited).
 
     Re-checks the schedule under a row lock: a hold set or a state restored since the list was
