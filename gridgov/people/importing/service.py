@@ -20,14 +20,14 @@ What it guarantees:
 - One audit row per run (action ``people.import``) with the counts.
 """
 
+import os
 import sqlite3
 import time
 from array import array
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import time as dtime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,34 +40,37 @@ from gridgov.accounts.policy import get_scope, require
 from gridgov.core import crypto
 from gridgov.core.audit import audit_record
 from gridgov.core.fields import EncryptedTextField
-from gridgov.core.idcard import IdNumberError, parse_id_number
 from gridgov.core.models import AuditOutcome
 from gridgov.regions.models import Region
 
 from ..choices import RelationToHead
 from ..models import Address, CareTag, Household, Resident
-from ..validation import _NAME as NAME_PATTERN
-from ..validation import ID_PURPOSE, PHONE_PURPOSE, clean_resident_data, normalise_phone, phone_error
 from . import columns as cols
+from .checking import (
+    ID_AS_NUMBER,  # noqa: F401 - the tests and callers know it from here
+    Faulty,
+    Row,
+    RowChecker,
+)
 from .reader import DataSheet, WorkbookError, open_workbook, prefetch
 from .report import Rejection, ReportWriter
+from .worker import CheckingProcess, WorkerConfig, crypto_settings, slices
 
 BATCH_SIZE = 2000
 QUERY_CHUNK = 500  # keys per IN (...) lookup, well below every database's parameter limit
 SAMPLE_REJECTIONS = 100
-OCCUPATION_MAX = 100  # clean_resident_data's limit
+# From this many rows (as the sheets' dimensions say) a second process reads and checks the rows
+# (worker.py): below it, starting that process (about a second) would cost more than it saves.
+PROCESS_MIN_ROWS = 20_000
 
-ID_AS_NUMBER = "身份证号码被 Excel 存为数字，请将该列设为文本"
 OUT_OF_SCOPE_PERSON = ("该公民身份号码已在您管辖范围以外的网格登记，不能由您导入或修改；"
                        "如该人员已迁入，请联系原网格或上级办理迁移")
 DUPLICATE_LATE = "公民身份号码与本文件中前面的一行重复（两行都应核实，只保留正确的一行）"
-RELATION_WITHOUT_HOUSEHOLD = "填写了与户主关系，但没有填写户号"
 FIELD_ORDER = [c.key for c in cols.COLUMNS]
 FIELD_ORDER.insert(FIELD_ORDER.index("id_number") + 1, "id_duplicate")
 FIELD_ORDER.insert(FIELD_ORDER.index("id_number") + 1, "gender")
 FIELD_ORDER.insert(FIELD_ORDER.index("id_number") + 1, "birth_date")
 _ORDER = {k: i for i, k in enumerate(FIELD_ORDER)}
-_TEMPORAL = (datetime, date, dtime, timedelta)
 
 
 class ImportScope:
@@ -123,12 +126,6 @@ class ImportResult:
         ]
 
 
-class _Row:
-    __slots__ = ("pk", "sheet", "sheet_index", "row", "grid", "household", "relation", "name", "id_number", "gender",
-                 "birth_date", "phone", "ethnicity", "residency_status", "political_status", "occupation", "road",
-                 "house_number", "id_index", "id_tail", "phone_index")
-
-
 class _Household:
     __slots__ = ("id", "number", "grid", "head", "address", "new", "used", "dirty")
 
@@ -168,21 +165,6 @@ class _IdSet:
         return bool(block[low >> 3] >> (low & 7) & 1)
 
 
-def _text(value: Any) -> str:
-    kind = type(value)
-    if kind is str:
-        return value.strip()
-    if value is None:
-        return ""
-    if kind is float:
-        return str(int(value)) if value.is_integer() else str(value)
-    if kind is int:
-        return str(value)
-    if kind is bool:
-        return "是" if value else "否"
-    raise TypeError  # a date or time: the caller words the error
-
-
 def _chunks(items: list, size: int = QUERY_CHUNK):
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -190,7 +172,7 @@ def _chunks(items: list, size: int = QUERY_CHUNK):
 
 class _Importer:
     def __init__(self, *, acting_user, dry_run: bool, batch_size: int, report: ReportWriter | None, progress,
-                 today: date):
+                 today: date, path: str | None = None, process_min_rows: int | None = None):
         self.user = acting_user
         self.scope = ImportScope(acting_user)
         self.dry_run = dry_run
@@ -201,11 +183,11 @@ class _Importer:
         self.counts = ImportCounts()
         self.sample: list[Rejection] = []
         self.touched = _IdSet()
-        self.index_id = crypto.blind_indexer(ID_PURPOSE)
-        self.index_phone = crypto.blind_indexer(PHONE_PURPOSE)
-        self.grids = set(Region.objects.filter(level=4).values_list("code", flat=True))
-        self.grid_cache: dict[str, tuple[str | None, str | None]] = {}
-        self.choice_cache: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        self.checker = RowChecker(today=today, grids=set(Region.objects.filter(level=4).values_list("code", flat=True)),
+                                  prefixes=self.scope.prefixes)
+        self.path = path
+        self.process_min_rows = PROCESS_MIN_ROWS if process_min_rows is None else process_min_rows
+        self.sheet_names: dict[int, str] = {}
         self.dry_households: dict[tuple[str, str], _Household] = {}
         self.dry_addresses: set[tuple[str, str, str]] = set()
         self.pending_rejections: list[Rejection] = []
@@ -238,6 +220,7 @@ class _Importer:
 
     def _run(self, sheets: list[DataSheet]) -> None:
         self.multi_sheet = len(sheets) > 1
+        self.sheet_names = {s.index: s.name for s in sheets}
         plans = []
         for sheet in sheets:
             index = cols.map_headers(sheet.headers)
@@ -245,44 +228,68 @@ class _Importer:
             if missing:
                 raise WorkbookError(f"工作表“{sheet.name}”缺少必填列：{'、'.join(missing)}（请使用导入模板）")
             plans.append((sheet, [index.get(c.key, -1) for c in cols.COLUMNS]))
-        duplicates = self._census(plans)
         total = sum(s.estimated_rows for s in sheets)
-        processed = 0
-        batch: list[_Row] = []
-        last_progress = 0.0
+        child = None
+        if self.path is not None and total >= self.process_min_rows:
+            # Started first: it reads and checks while this process takes the duplicate census.
+            child = CheckingProcess(WorkerConfig(
+                path=self.path, sheets=[(sheet.index, positions) for sheet, positions in plans], today=self.today,
+                grids=self.checker.grids, prefixes=self.checker.prefixes,
+                settings_module=os.environ.get("DJANGO_SETTINGS_MODULE", "gridgov.settings"),
+                crypto_settings=crypto_settings()))
+        try:
+            duplicates = self._census(plans)
+            self._consume(child if child is not None else self._checked_here(plans), duplicates, total)
+        finally:
+            if child is not None:
+                child.close()
+
+    def _checked_here(self, plans):
+        """(rows read, check results) per slice, checked in this process (small files)."""
+        check = self.checker.check
         for sheet, positions in plans:
-            for rows in prefetch(self._slices(sheet)):
+            index, name = sheet.index, sheet.name
+            for rows in prefetch(slices(sheet)):
+                results = []
                 for number, cells in rows:
-                    row = self._check(sheet, positions, number, cells, duplicates)
-                    if row is not None:
-                        batch.append(row)
-                        if len(batch) >= self.batch_size:
-                            self._flush(batch)
-                            batch = []
-                processed += len(rows)
-                now = time.monotonic()
-                if self.progress and now - last_progress >= 0.5:
-                    last_progress = now
-                    self.progress(processed, max(total, processed))
+                    result = check(index, name, positions, number, cells)
+                    if result is not None:
+                        results.append(result)
+                yield len(rows), results
+
+    def _consume(self, chunks, duplicates, total: int) -> None:
+        counts = self.counts
+        processed = 0
+        batch: list[Row] = []
+        last_progress = 0.0
+        for read, results in chunks:
+            for item in results:
+                kind = type(item)
+                if kind is Row:
+                    counts.read += 1
+                    if duplicates and (item.sheet_index, item.row) in duplicates:
+                        self._reject(item.sheet_index, item.row, item.name, item.id_text, {}, duplicates)
+                        continue
+                    batch.append(item)
+                    if len(batch) >= self.batch_size:
+                        self._flush(batch)
+                        batch = []
+                elif kind is Faulty:
+                    counts.read += 1
+                    self._reject(item.sheet_index, item.row, item.name, item.id_text, item.errors, duplicates)
+                else:  # SKIPPED
+                    counts.skipped += 1
+            processed += read
+            now = time.monotonic()
+            if self.progress and now - last_progress >= 0.5:
+                last_progress = now
+                self.progress(processed, max(total, processed))
         if batch:
             self._flush(batch)
         self._finish_pending()
         self._emit_rejections()
         if self.progress:
             self.progress(processed, processed)
-
-    @staticmethod
-    def _slices(sheet: DataSheet):
-        # The reader thread hands over slices (lists of rows), not single rows: one queue
-        # operation per few thousand rows.
-        buffer = []
-        for item in sheet.rows():
-            buffer.append(item)
-            if len(buffer) >= 1000:
-                yield buffer
-                buffer = []
-        if buffer:
-            yield buffer
 
     def _census(self, plans) -> dict[tuple[int, int], list[tuple[str, int]]]:
         """Rows whose ID number occurs more than once in the file: {(sheet index, row): all its rows}.
@@ -329,145 +336,16 @@ class _Importer:
     def _location(self, sheet: str, row: int) -> str:
         return f"“{sheet}”第 {row} 行" if self.multi_sheet else f"第 {row} 行"
 
-    def _grid(self, text: str) -> tuple[str | None, str | None]:
-        hit = self.grid_cache.get(text)
-        if hit is None:
-            if not text:
-                hit = (None, "网格编码不能为空")
-            elif not (len(text) == 15 and text.isdigit()):
-                hit = (None, f"网格编码“{text[:30]}”应为 15 位数字")
-            elif text not in self.grids:
-                hit = (None, f"网格编码“{text}”不存在")
-            elif not self.scope.covers(text):
-                hit = (None, f"网格“{text}”不在您的管辖范围内")
-            else:
-                hit = (text, None)
-            self.grid_cache[text] = hit
-        return hit
-
-    def _choice(self, key: str, text: str) -> tuple[str | None, str | None]:
-        hit = self.choice_cache.get((key, text))
-        if hit is None:
-            result = clean_resident_data({key: text}, partial=True, today=self.today)
-            hit = (result.data.get(key), result.errors.get(key))
-            if len(self.choice_cache) < 10_000:
-                self.choice_cache[(key, text)] = hit
-        return hit
-
-    @staticmethod
-    def _other_text(value: Any, index: int, errors: dict[str, str]) -> str:
-        try:
-            return _text(value)
-        except TypeError:
-            column = cols.COLUMNS[index]
-            if isinstance(value, _TEMPORAL):
-                errors[column.key] = f"{column.header}被 Excel 存成了日期或时间，请把该列设为文本格式后重新填写"
-            return ""
-
-    def _check(self, sheet: DataSheet, positions: list[int], number: int, cells: list, duplicates) -> _Row | None:
-        n = len(cells)
-        values = [cells[i] if 0 <= i < n else "" for i in positions]
-        errors: dict[str, str] = {}
-        texts = [v.strip() if type(v) is str else self._other_text(v, i, errors) for i, v in enumerate(values)]
-        (grid_t, household, relation_t, name, id_text, phone_t, ethnicity_t, residency_t, political_t, occupation_t,
-         road, house_number, note) = texts
-        if not any(texts) and not errors:
-            return None  # a blank row
-        if note == cols.EXAMPLE_NOTE and id_text == cols.EXAMPLE_ID:
-            self.counts.skipped += 1
-            return None
-        self.counts.read += 1
-
-        id_value = values[4]
-        id_is_number = type(id_value) in (float, int)
-        phone_value = values[5]
-        phone_raw = (phone_value if type(phone_value) is float else phone_t) if phone_t else None
-        data = None if id_is_number else self._clean_fast(name, id_text, phone_raw, occupation_t)
-        if data is None:
-            # Something is wrong: the shared validation words the reasons.
-            raw: dict[str, Any] = {"name": name, "id_number": "" if id_is_number else id_text}
-            if phone_t:
-                raw["phone"] = phone_raw
-            if occupation_t:
-                raw["occupation"] = occupation_t
-            cleaned = clean_resident_data(raw, today=self.today)
-            data = cleaned.data
-            for key, message in cleaned.errors.items():
-                errors.setdefault(key, message)
-        if id_is_number:
-            errors["id_number"] = ID_AS_NUMBER
-        if "phone" in errors and type(phone_value) is float:
-            errors["phone"] += "（电话被 Excel 存为数字时会丢掉开头的 0，请将该列设为文本）"
-
-        grid, message = self._grid(grid_t)
-        if message and "grid_code" not in errors:
-            errors["grid_code"] = message
-        picked: dict[str, str | None] = {}
-        for key, text in (("relation_to_head", relation_t), ("ethnicity", ethnicity_t),
-                          ("residency_status", residency_t), ("political_status", political_t)):
-            if text and key not in errors:
-                value, message = self._choice(key, text)
-                if message:
-                    errors[key] = message
-                picked[key] = value
-        if not residency_t and "residency_status" not in errors:
-            errors["residency_status"] = "人口类型不能为空，可选：户籍、常住、流动、外出务工"
-        if relation_t and not household and "relation_to_head" not in errors:
-            errors["relation_to_head"] = RELATION_WITHOUT_HOUSEHOLD
-        if len(household) > 32 or len(road) > 100 or len(house_number) > 30 or len(note) > 200:
-            for key, text in (("household_number", household), ("road", road), ("house_number", house_number),
-                              ("note", note)):
-                limit = cols.BY_KEY[key].max_length
-                if len(text) > limit and key not in errors:
-                    errors[key] = f"{cols.BY_KEY[key].header}不能超过 {limit} 字"
-        group = duplicates.get((sheet.index, number)) if duplicates else None
+    def _reject(self, sheet_index: int, number: int, name: str, id_text: str, errors: dict[str, str],
+                duplicates) -> None:
+        group = duplicates.get((sheet_index, number)) if duplicates else None
         if group:
             where = "、".join(self._location(s, r) for s, r in group[:10]) + ("等" if len(group) > 10 else "")
             errors["id_duplicate"] = (f"公民身份号码在本文件中重复出现：{where}"
                                       "（这些行都不导入，请核实后只保留正确的一行）")
-
-        if errors:
-            reasons = [errors[k] for k in sorted(errors, key=lambda k: _ORDER.get(k, 99))]
-            self.pending_rejections.append(Rejection(sheet.name, number, name, id_text, reasons, sheet.index))
-            return None
-
-        row = _Row()
-        row.sheet, row.sheet_index, row.row = sheet.name, sheet.index, number
-        row.grid, row.household, row.relation = grid, household, picked.get("relation_to_head") or ""
-        row.name, row.id_number = data["name"], data["id_number"]
-        row.gender, row.birth_date = data["gender"], data["birth_date"]
-        row.phone = data.get("phone") if phone_t else None
-        row.ethnicity = picked.get("ethnicity")
-        row.residency_status = picked["residency_status"]
-        row.political_status = picked.get("political_status")
-        row.occupation = data.get("occupation") if occupation_t else None
-        row.road, row.house_number = road, house_number
-        # identity_fields' values, with HMACs keyed once per run.
-        row.id_index, row.id_tail = self.index_id(row.id_number), row.id_number[-4:]
-        row.phone_index = (self.index_phone(row.phone) if row.phone else "") if row.phone is not None else None
-        return row
-
-    def _clean_fast(self, name: str, id_text: str, phone_raw: Any, occupation: str) -> dict[str, Any] | None:
-        """`clean_resident_data` of a row's name, ID number, phone and occupation when all are valid
-        (the same checks and values), else None: the common case without the general function's
-        dictionaries and branches; a faulty row goes through clean_resident_data for its messages."""
-        if not name or not NAME_PATTERN.match(name) or not id_text:
-            return None
-        try:
-            parsed = parse_id_number(id_text, today=self.today)
-        except IdNumberError:
-            return None
-        data = {"name": name, "id_number": parsed.value, "gender": parsed.gender, "birth_date": parsed.birth_date}
-        if phone_raw is not None:
-            phone = normalise_phone(phone_raw)
-            if phone_error(phone):
-                return None
-            data["phone"] = phone
-        if occupation:
-            if len(occupation) > OCCUPATION_MAX:
-                return None
-            data["occupation"] = occupation
-        return data
+        reasons = [errors[k] for k in sorted(errors, key=lambda k: _ORDER.get(k, 99))]
+        self.pending_rejections.append(Rejection(self.sheet_names[sheet_index], number, name, id_text, reasons,
+                                                 sheet_index))
 
     def _emit_rejections(self, upto: tuple[int, int] | None = None) -> None:
         """Hands rejections to the report in row order (those after `upto` wait for their batch)."""
@@ -493,7 +371,7 @@ class _Importer:
     # writing of one batch overlaps the validation of the next. The next batch is planned only
     # after the previous one has committed, so it sees everything written before it.
 
-    def _flush(self, batch: list[_Row]) -> None:
+    def _flush(self, batch: list[Row]) -> None:
         self._finish_pending()
         plan = self._plan(batch)
         if not self.dry_run:
@@ -521,7 +399,7 @@ class _Importer:
             self.writer.submit(self._write_atomic, plan).result()
         self._apply(batch, plan)
 
-    def _write_with_retry(self, batch: list[_Row], plan: "_Plan") -> "_Plan":
+    def _write_with_retry(self, batch: list[Row], plan: "_Plan") -> "_Plan":
         try:
             self._write_atomic(plan)
         except IntegrityError:
@@ -534,7 +412,7 @@ class _Importer:
         with transaction.atomic():
             self._write(plan)
 
-    def _apply(self, batch: list[_Row], plan: "_Plan") -> None:
+    def _apply(self, batch: list[Row], plan: "_Plan") -> None:
         """Counts, the ids this run touched, and the rejections up to the batch's last row."""
         for resident_id in plan.touched:
             self.touched.add(resident_id)
@@ -548,7 +426,7 @@ class _Importer:
         self.pending_rejections.extend(plan.rejections)
         self._emit_rejections(upto=(batch[-1].sheet_index, batch[-1].row))
 
-    def _plan(self, batch: list[_Row]) -> "_Plan":
+    def _plan(self, batch: list[Row]) -> "_Plan":
         plan = _Plan()
         existing = self._existing_residents([r.id_index for r in batch])
         households = self._existing_households({(r.grid, r.household) for r in batch if r.household})
@@ -600,7 +478,7 @@ class _Importer:
                 self._classify(plan, r, e, hh, addr)
         return plan
 
-    def _classify(self, plan: "_Plan", r: _Row, e: tuple, hh: "_Household | None", addr: "_Address | None") -> None:
+    def _classify(self, plan: "_Plan", r: Row, e: tuple, hh: "_Household | None", addr: "_Address | None") -> None:
         (pk, _index, region_id, name, gender, birth_date, ethnicity, phone_index, residency_status, political_status,
          household_id, relation, address_id, occupation) = e
         changes: dict[str, Any] = {}
@@ -825,7 +703,7 @@ class _Importer:
             if not hh.used or not hh.dirty:
                 continue
             head = hh.head
-            head_id = head.pk if isinstance(head, _Row) else head
+            head_id = head.pk if isinstance(head, Row) else head
             address_id = hh.address.id if hh.address else None
             sets.append((head_id, address_id, now, hh.id))
         with connection.cursor() as cursor:
@@ -935,7 +813,8 @@ class _Plan:
 
 def residents_import(*, acting_user, path, file_name: str = "", dry_run: bool = False, report_path=None,
                      progress: Callable[[int, int], None] | None = None, batch_size: int = BATCH_SIZE,
-                     audit_object_id: str = "", today: date | None = None) -> ImportResult:
+                     audit_object_id: str = "", today: date | None = None,
+                     process_min_rows: int | None = None) -> ImportResult:
     """Imports the workbook at `path` for `acting_user` (None: the system, for the whole county).
 
     Returns the counts and the first rejections; writes the report workbook to `report_path` if
@@ -955,7 +834,9 @@ def residents_import(*, acting_user, path, file_name: str = "", dry_run: bool = 
         if not sheets:
             raise WorkbookError("文件中没有找到人口信息表：请使用导入模板，表头须包含“姓名”和“公民身份号码”")
         importer = _Importer(acting_user=acting_user, dry_run=dry_run, batch_size=batch_size, report=report,
-                             progress=progress, today=today or timezone.localdate())
+                             progress=progress, today=today or timezone.localdate(),
+                             path=str(path) if isinstance(path, str | os.PathLike) else None,
+                             process_min_rows=process_min_rows)
         importer.run(sheets)
     except Exception as exc:
         outcome = AuditOutcome.FAILURE

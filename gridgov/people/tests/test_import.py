@@ -591,3 +591,65 @@ def test_outside_a_transaction_a_writer_thread_writes_while_the_next_batch_is_ch
     assert dict(heads) == {"W0": "沈一", "W1": "沈四", "W2": "沈七", "W3": "沈十"}
     again = residents_import(acting_user=None, path=path, batch_size=3)
     assert (again.counts.unchanged, again.counts.created, again.counts.updated) == (10, 0, 0)
+
+
+def test_a_checking_process_gives_the_same_result_as_checking_in_process(place, tmp_path, monkeypatch):
+    # Large files are read and checked in a second process (worker.py); forced here on a small one.
+    from gridgov.people.importing import service
+
+    started = []
+    original = service.CheckingProcess.__init__
+
+    def spy(self, config):
+        started.append(config.path)
+        original(self, config)
+
+    monkeypatch.setattr(service.CheckingProcess, "__init__", spy)
+    grid, dup = place["grid"], new_id()
+    first = [person(grid, household_number="C1", relation_to_head="户主", name="韩一"),
+             person(grid, household_number="C1", relation_to_head="配偶", name="韩二", id_number=new_id(male=False),
+                    phone=13912345678.0),
+             person(grid, id_number=dup, name="韩三"),
+             person("12345", name="", residency_status="暂住"),
+             {**person(grid), "note": cols.EXAMPLE_NOTE, "id_number": cols.EXAMPLE_ID}]
+    second = [person(grid, id_number=dup, name="韩四"), person(place["far"], name="韩五"),
+              person(grid, house_number=date(2026, 3, 5))]
+    path = write_book(tmp_path / "c.xlsx", first, sheets=[second])
+
+    def outcome(result):
+        return asdict_counts(result), [(r.sheet, r.row, r.name, r.reasons) for r in result.rejections]
+
+    here = residents_import(acting_user=place["town"], path=path, dry_run=True)
+    assert not started
+    there = residents_import(acting_user=place["town"], path=path, dry_run=True, process_min_rows=0)
+    assert started == [str(path)]
+    assert outcome(there) == outcome(here)
+    assert (here.counts.read, here.counts.created, here.counts.rejected, here.counts.skipped) == (7, 2, 5, 1)
+
+    written = residents_import(acting_user=place["town"], path=path, process_min_rows=0)
+    assert outcome(written)[1] == outcome(here)[1]
+    assert by_id(first[1]["id_number"]).phone == "13912345678"
+    again = residents_import(acting_user=place["town"], path=path, process_min_rows=0)
+    assert (again.counts.unchanged, again.counts.created, again.counts.updated, again.counts.rejected) == (2, 0, 0, 5)
+
+
+def test_a_failing_checking_process_fails_the_import_and_writes_nothing(place, tmp_path, monkeypatch):
+    from gridgov.people.importing import service
+
+    keys = service.crypto_settings
+
+    def broken_keys():
+        return {**keys(), "FIELD_BLIND_INDEX_KEY": "not base64!"}  # the child cannot hash with it
+
+    monkeypatch.setattr(service, "crypto_settings", broken_keys)
+    path = write_book(tmp_path / "x.xlsx", [person(place["grid"], name="失败")])
+    with pytest.raises(RuntimeError, match="checking process failed"):
+        residents_import(acting_user=place["town"], path=path, process_min_rows=0)
+    assert not Resident.objects.filter(name="失败").exists()
+    assert AuditEntry.objects.filter(action="people.import").latest("id").outcome == "failure"
+
+
+def asdict_counts(result) -> dict:
+    from dataclasses import asdict
+
+    return asdict(result.counts)
