@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install install-test browser-deps lint serve clean
+.PHONY: demo test test-resilience install install-test browser-deps lint serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ demo: install
 ## test: install the test dependencies and run the whole suite
 test: install-test browser-deps
 	$(BIN)/pytest
+
+## test-resilience: crash safety on a throwaway PostgreSQL cluster of its own (immediate stop, killed
+## gunicorn workers; needs root or the postgres user and PostgreSQL's server binaries; ~3 min)
+test-resilience: install-test
+	GRIDGOV_RESILIENCE=1 $(BIN)/pytest tests/resilience -s
 
 ## Debian's chromium and CJK fonts for the browser tests, nginx with the RTMP module and ffmpeg for
 ## the video tests (needs root and apt; skipped where unavailable, and then those tests skip
