@@ -87,6 +87,7 @@ def test_grant_revoke_and_grant_again(secadmin, newcomer):
     assert not grant.is_active and not can(User.objects.get(pk=newcomer.pk), "audit.view")
     assert AuditEntry.objects.filter(action="assignment.revoke", actor=secadmin, object_id=str(grant.pk)).exists()
     assert client.post(f"/accounts/security/revoke/{grant.pk}/").status_code == 404  # already revoked
+    assert client.post(f"/accounts/security/revoke/{10 ** 30}/").status_code == 404
     assert client.post("/accounts/security/grant/", {"username": newcomer.username,
                                                      "role": Role.AUDITOR}).status_code == 302
     grant.refresh_from_db()

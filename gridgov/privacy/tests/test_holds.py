@@ -72,6 +72,8 @@ def test_the_hold_page(p):
     town.force_login(p.town)
     assert town.post("/privacy/holds/", {"resident_id": resident.pk, "reason": "短"}).status_code == 400
     assert town.post("/privacy/holds/", {"resident_id": 10 ** 9, "reason": "诉讼中保存"}).status_code == 404
+    assert town.post("/privacy/holds/", {"resident_id": 10 ** 30, "reason": "诉讼中保存"}).status_code == 400
+    assert town.post(f"/privacy/holds/{10 ** 30}/release/", {"reason": "诉讼已结束"}).status_code == 404
     assert not PersonalDataHold.objects.filter(resident=resident).exists()
     response = town.post("/privacy/holds/", {"resident_id": resident.pk, "reason": "诉讼中保存"}, follow=True)
     assert response.status_code == 200 and "诉讼中保存" in response.content.decode()
