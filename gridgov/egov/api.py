@@ -27,29 +27,29 @@ from .schemas import (
     ApplicationFilters,
     ApplicationOut,
     ApproveIn,
+    EgovNoteIn,
+    EgovReasonIn,
+    EgovStatsOut,
+    EgovStatsQuery,
+    EgovVerifyIn,
     ItemCreateIn,
     ItemDetailOut,
-    ItemFilters,
-    ItemOut,
     ItemPatchIn,
     MatchOut,
     MatchQuery,
     MaterialOut,
-    NoteIn,
     NotificationOut,
     PayIn,
     PaymentFilters,
     PaymentOut,
     PaymentQueueOut,
-    ReasonIn,
     ReturnIn,
     RuleCheckIn,
     RuleCheckOut,
     ScanIn,
     ScanOut,
-    StatsOut,
-    StatsQuery,
-    VerifyIn,
+    ServiceItemFilters,
+    ServiceItemOut,
 )
 
 router = Router(tags=["egov 政务网上办"])
@@ -89,9 +89,9 @@ def _detail(request, application_id: int, *, replayed: bool = False):
 
 # --- catalogue -----------------------------------------------------------------------------------------------
 
-@router.get("/items", response=list[ItemOut], summary="服务事项目录（93 项）")
+@router.get("/items", response=list[ServiceItemOut], summary="服务事项目录（93 项）")
 @paginate(PageNumberCount)
-def list_items(request, filters: Query[ItemFilters]):
+def list_items(request, filters: Query[ServiceItemFilters]):
     departments = selectors.department_names()
     qs = selectors.service_item_list(user=request.auth, **_filters(filters))
     return _ConvertingList(qs, lambda item: presenters.item_row(item, departments))
@@ -196,14 +196,14 @@ def get_material(request, application_id: int, material_id: int):
 
 
 @router.post("/applications/{int:application_id}/accept", response=ApplicationDetailOut, summary="村级受理")
-def accept(request, application_id: int, data: NoteIn):
+def accept(request, application_id: int, data: EgovNoteIn):
     services.application_accept(acting_user=request.auth, application_id=application_id, note=data.note,
                                 idempotency_key=_key(request))
     return _detail(request, application_id)
 
 
 @router.post("/applications/{int:application_id}/town-pass", response=ApplicationDetailOut, summary="镇审核通过")
-def town_pass(request, application_id: int, data: NoteIn):
+def town_pass(request, application_id: int, data: EgovNoteIn):
     services.application_town_pass(acting_user=request.auth, application_id=application_id, note=data.note,
                                    idempotency_key=_key(request))
     return _detail(request, application_id)
@@ -218,14 +218,14 @@ def return_(request, application_id: int, data: ReturnIn):
 
 
 @router.post("/applications/{int:application_id}/resubmit", response=ApplicationDetailOut, summary="补正提交")
-def resubmit(request, application_id: int, data: NoteIn):
+def resubmit(request, application_id: int, data: EgovNoteIn):
     services.application_resubmit(acting_user=request.auth, application_id=application_id, note=data.note,
                                   idempotency_key=_key(request))
     return _detail(request, application_id)
 
 
 @router.post("/applications/{int:application_id}/verify", response=ApplicationDetailOut, summary="部门核实")
-def verify(request, application_id: int, data: VerifyIn):
+def verify(request, application_id: int, data: EgovVerifyIn):
     services.application_verify(acting_user=request.auth, application_id=application_id, note=data.note,
                                 proposed_amount_fen=data.proposed_amount_fen, idempotency_key=_key(request))
     return _detail(request, application_id)
@@ -242,21 +242,21 @@ def approve(request, application_id: int, data: ApproveIn):
 
 @router.post("/applications/{int:application_id}/refuse", response=ApplicationDetailOut,
              summary="不予批准（须说明理由）")
-def refuse(request, application_id: int, data: ReasonIn):
+def refuse(request, application_id: int, data: EgovReasonIn):
     services.application_refuse(acting_user=request.auth, application_id=application_id, reason=data.reason,
                                 idempotency_key=_key(request))
     return _detail(request, application_id)
 
 
 @router.post("/applications/{int:application_id}/complete", response=ApplicationDetailOut, summary="办结")
-def complete(request, application_id: int, data: NoteIn):
+def complete(request, application_id: int, data: EgovNoteIn):
     services.application_complete(acting_user=request.auth, application_id=application_id, note=data.note,
                                   idempotency_key=_key(request))
     return _detail(request, application_id)
 
 
 @router.post("/applications/{int:application_id}/withdraw", response=ApplicationDetailOut, summary="撤回")
-def withdraw(request, application_id: int, data: ReasonIn):
+def withdraw(request, application_id: int, data: EgovReasonIn):
     services.application_withdraw(acting_user=request.auth, application_id=application_id, reason=data.reason,
                                   idempotency_key=_key(request))
     return _detail(request, application_id)
@@ -285,8 +285,8 @@ def pay(request, payment_id: int, data: PayIn):
 
 # --- statistics ----------------------------------------------------------------------------------------------
 
-@router.get("/stats", response=StatsOut, summary="统计：按事项、状态、层级、月份；按期办结率；资金发放")
-def stats(request, query: Query[StatsQuery]):
+@router.get("/stats", response=EgovStatsOut, summary="统计：按事项、状态、层级、月份；按期办结率；资金发放")
+def stats(request, query: Query[EgovStatsQuery]):
     result = selectors.application_stats(user=request.auth, **_filters(query))
     data = {k: getattr(result, k) for k in ("total", "by_state", "by_category", "by_item", "by_level", "by_month",
                                              "completed", "on_time", "on_time_rate", "overdue_open", "paid_fen",

@@ -18,7 +18,7 @@ class Person(Schema):
     name: str
 
 
-class ItemOut(Schema):
+class ServiceItemOut(Schema):
     code: str
     name: str
     category: str
@@ -36,7 +36,7 @@ class ItemOut(Schema):
     is_active: bool
 
 
-class ItemDetailOut(ItemOut):
+class ItemDetailOut(ServiceItemOut):
     summary: str
     materials: list[dict[str, Any]]
     steps: list[str]
@@ -129,7 +129,7 @@ class ChecklistRow(Schema):
     files: int
 
 
-class EventOut(Schema):
+class ApplicationEventOut(Schema):
     id: int
     action: str
     action_name: str
@@ -174,7 +174,7 @@ class ApplicationDetailOut(ApplicationOut):
     clock: Clock
     materials: list[MaterialOut]
     material_checklist: list[ChecklistRow]
-    timeline: list[EventOut]
+    timeline: list[ApplicationEventOut]
     payments: list[PaymentOut]
     paid_fen: int
     is_monthly: bool
@@ -221,7 +221,7 @@ class StatRow(Schema):
     name: str | None = None
 
 
-class StatsOut(Schema):
+class EgovStatsOut(Schema):
     region: dict[str, Any] | None
     total: int
     by_state: list[dict[str, Any]]
@@ -248,7 +248,7 @@ class RuleCheckOut(Schema):
 
 # --- inputs -------------------------------------------------------------------------------------------------
 
-class ItemFilters(Schema):
+class ServiceItemFilters(Schema):
     category: Category | None = None
     q: str | None = Field(None, max_length=50)
     department: str | None = Field(None, max_length=32)
@@ -308,11 +308,11 @@ class ApplicationCreateIn(Schema):
     need: int | None = Field(None, ge=1, description="走访中记录的诉求编号（转办）")
 
 
-class NoteIn(Schema):
+class EgovNoteIn(Schema):
     note: str = Field("", max_length=500)
 
 
-class ReasonIn(Schema):
+class EgovReasonIn(Schema):
     reason: str = Field(..., max_length=500)
 
 
@@ -321,7 +321,7 @@ class ReturnIn(Schema):
     reason: str = Field(..., max_length=500)
 
 
-class VerifyIn(Schema):
+class EgovVerifyIn(Schema):
     note: str = Field(..., max_length=500)
     proposed_amount_fen: int | None = Field(None, ge=1)
 
@@ -344,7 +344,7 @@ class PaymentFilters(Schema):
     due_before: date | None = None
 
 
-class StatsQuery(Schema):
+class EgovStatsQuery(Schema):
     region: str | None = Field(None, pattern=_REGION)
     since: date | None = None
     until: date | None = None

@@ -16,7 +16,7 @@ from .presenters import message_row
 router = Router(tags=["intake"])
 
 
-class MessageOut(Schema):
+class IntakeMessageOut(Schema):
     id: int
     channel: str
     channel_display: str
@@ -58,11 +58,11 @@ class CallIn(Schema):
     address: str = Field("", max_length=200)
 
 
-class CallOut(MessageOut):
+class CallOut(IntakeMessageOut):
     replayed: bool
 
 
-@router.get("/messages", response=list[MessageOut], summary="接入消息列表")
+@router.get("/messages", response=list[IntakeMessageOut], summary="接入消息列表")
 @paginate(PageNumberCount)
 def message_list(request, filters: Query[MessageFilters]):
     qs = selectors.message_list(user=request.auth, **filters.dict())
@@ -82,7 +82,7 @@ class _Rows:
         return [message_row(m) for m in self.qs[item]]
 
 
-@router.get("/messages/{message_id}", response=MessageOut, summary="一条接入消息")
+@router.get("/messages/{message_id}", response=IntakeMessageOut, summary="一条接入消息")
 def message_detail(request, message_id: int):
     return message_row(selectors.message_get(user=request.auth, message_id=message_id))
 

@@ -29,7 +29,7 @@ class PreviewOut(Schema):
     by_role: dict[str, int]
 
 
-class AttachmentOut(Schema):
+class NoticeAttachmentOut(Schema):
     id: int
     name: str
     content_type: str
@@ -62,7 +62,7 @@ class ReceiptOut(Schema):
 
 class NoticeDetailOut(NoticeOut):
     body_html: str
-    attachments: list[AttachmentOut]
+    attachments: list[NoticeAttachmentOut]
     departments: list[str]
     receipt: ReceiptOut | None = Field(description="本人的回执；发布人或上级查看时为空")
     can_withdraw: bool

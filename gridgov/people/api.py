@@ -35,7 +35,7 @@ from .schemas import (
     OrganisationFields,
     OrganisationFilters,
     OrganisationOut,
-    ReasonIn,
+    PeopleReasonIn,
     RegionFilter,
     ResidentCreateIn,
     ResidentDetailOut,
@@ -148,7 +148,7 @@ def resident_history(request, resident_id: int):
 
 
 @router.post("/residents/{int:resident_id}/subject-access", summary="个人信息查阅复制（PIPL），format=xlsx 返回 Excel")
-def subject_access(request, resident_id: int, data: ReasonIn, format: str = "json"):
+def subject_access(request, resident_id: int, data: PeopleReasonIn, format: str = "json"):
     package = services.resident_subject_access_export(acting_user=request.auth, resident_id=resident_id,
                                                       reason=data.reason)
     if format == "xlsx":

@@ -295,7 +295,7 @@ class MoveIn(Schema):
     reason: str = Field("", max_length=500)
 
 
-class ReasonIn(Schema):
+class PeopleReasonIn(Schema):
     reason: str = Field(..., max_length=500)
 
 

@@ -46,14 +46,14 @@ from .schemas import (
     ItemFilters,
     ItemOut,
     LedgerFilters,
-    NoteIn,
-    NoticeOut,
     OrderFilters,
     OrderIn,
     OrderOut,
+    PointsNoteIn,
+    PointsNoticeOut,
+    PointsReasonIn,
     RankingOut,
     RankingQuery,
-    ReasonIn,
     RegionTotalOut,
     SchemeIn,
     SchemeOut,
@@ -228,13 +228,13 @@ def get_claim(request, claim_id: int):
 
 
 @router.post("/claims/{int:claim_id}/approve", response=ClaimDetailOut, summary="村委成员同意（达到人数即入账）")
-def approve_claim(request, claim_id: int, body: NoteIn):
+def approve_claim(request, claim_id: int, body: PointsNoteIn):
     services.claim_approve(acting_user=request.auth, claim=claim_id, note=body.note)
     return _claim_detail(request, claim_id)
 
 
 @router.post("/claims/{int:claim_id}/reject", response=ClaimDetailOut, summary="村委成员不同意（须说明理由）")
-def reject_claim(request, claim_id: int, body: ReasonIn):
+def reject_claim(request, claim_id: int, body: PointsReasonIn):
     services.claim_reject(acting_user=request.auth, claim=claim_id, reason=body.reason)
     return _claim_detail(request, claim_id)
 
@@ -267,7 +267,7 @@ def export_ledger(request, filters: Query[LedgerFilters]):
 
 
 @router.post("/ledger/{int:entry_id}/reverse", response={201: list[EntryOut]}, summary="冲正一条加分或扣分记录")
-def reverse_entry(request, entry_id: int, body: ReasonIn):
+def reverse_entry(request, entry_id: int, body: PointsReasonIn):
     entries = services.entry_reverse(acting_user=request.auth, entry=entry_id, reason=body.reason)
     full = shows_names(request.auth)
     return Status(201, [p.entry_dict(access_entry(request.auth, e.pk), full) for e in entries])
@@ -371,7 +371,7 @@ def get_order(request, order_id: int):
 
 
 @router.post("/orders/{int:order_id}/cancel", response=OrderOut, summary="撤销兑换（退回积分和库存）")
-def cancel_order(request, order_id: int, body: ReasonIn):
+def cancel_order(request, order_id: int, body: PointsReasonIn):
     services.order_cancel(acting_user=request.auth, order=order_id, reason=body.reason)
     return p.order_dict(access_order(request.auth, order_id), shows_names(request.auth))
 
@@ -409,7 +409,7 @@ def certificate_file(request, certificate_id: int):
 
 
 @router.post("/certificates/{int:certificate_id}/revoke", response=CertificateOut, summary="作废积分证明")
-def revoke_certificate(request, certificate_id: int, body: ReasonIn):
+def revoke_certificate(request, certificate_id: int, body: PointsReasonIn):
     services.certificate_revoke(acting_user=request.auth, certificate=certificate_id, reason=body.reason)
     return p.certificate_dict(access_certificate(request.auth, certificate_id), shows_names(request.auth))
 
@@ -422,7 +422,7 @@ def verify(request, code: str):
     return p.verification_dict(services.certificate_verify(code[:64]))
 
 
-@router.get("/notice/{code}", response=NoticeOut, auth=None, summary="村积分公示（公开，无需登录）")
+@router.get("/notice/{code}", response=PointsNoticeOut, auth=None, summary="村积分公示（公开，无需登录）")
 def notice(request, code: str):
     board = selectors.notice_board(village_code=code)
     return {"village": {"code": board.village.code, "name": board.village.name, "town": board.town_name},

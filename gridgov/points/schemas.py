@@ -121,24 +121,24 @@ class ClaimFilters(Schema):
     awaiting_me: bool = Field(False, description="只看等我审核的申报（村委成员）")
 
 
-class PersonOut(Schema):
+class PointsPersonOut(Schema):
     id: int
     name: str
 
 
 class VoteOut(Schema):
-    member: PersonOut
+    member: PointsPersonOut
     decision: str
     reason: str
     created_at: datetime
 
 
-class EventOut(Schema):
+class ClaimEventOut(Schema):
     action: str
     action_label: str
     from_status: str
     to_status: str
-    actor: PersonOut | None
+    actor: PointsPersonOut | None
     note: str
     created_at: datetime
 
@@ -146,7 +146,7 @@ class EventOut(Schema):
 class ClaimOut(Schema):
     id: int
     region_code: str
-    subject: PersonOut
+    subject: PointsPersonOut
     subject_kind: str
     item: str
     item_name: str
@@ -164,7 +164,7 @@ class ClaimOut(Schema):
     needs_collective: bool
     quorum: int
     approvals: int
-    entered_by: PersonOut
+    entered_by: PointsPersonOut
     created_at: datetime
     decided_at: datetime | None
     reject_reason: str
@@ -173,22 +173,22 @@ class ClaimOut(Schema):
 class ClaimDetailOut(ClaimOut):
     description: str
     votes: list[VoteOut]
-    events: list[EventOut]
+    events: list[ClaimEventOut]
     committee_size: int
     entries: list[int]
 
 
-class NoteIn(Schema):
+class PointsNoteIn(Schema):
     note: str = Field("", max_length=300)
 
 
-class ReasonIn(Schema):
+class PointsReasonIn(Schema):
     reason: str = Field(min_length=1, max_length=300)
 
 
 class EntryOut(Schema):
     id: int
-    subject: PersonOut
+    subject: PointsPersonOut
     subject_kind: str
     region_code: str
     kind: str
@@ -204,7 +204,7 @@ class EntryOut(Schema):
     reference: str
     occurred_on: date
     posted_at: datetime
-    actor: PersonOut | None
+    actor: PointsPersonOut | None
 
 
 class LedgerFilters(Schema):
@@ -317,15 +317,15 @@ class OrderIn(Schema):
 class OrderOut(Schema):
     id: int
     region_code: str
-    subject: PersonOut
-    goods: PersonOut
-    shop: PersonOut
+    subject: PointsPersonOut
+    goods: PointsPersonOut
+    shop: PointsPersonOut
     quantity: int
     unit_cost: int
     total_cost: int
     status: str
     status_label: str
-    placed_by: PersonOut
+    placed_by: PointsPersonOut
     placed_at: datetime
     fulfilled_at: datetime | None
     cancelled_at: datetime | None
@@ -347,13 +347,13 @@ class CertificateIn(Schema):
 class CertificateOut(Schema):
     id: int
     code: str
-    subject: PersonOut
+    subject: PointsPersonOut
     purpose: str
     earned: int
     spendable: int
     year_earned: int
     issued_on: date
-    issued_by: PersonOut
+    issued_by: PointsPersonOut
     revoked_at: datetime | None
     pdf_url: str
     verify_url: str
@@ -385,7 +385,7 @@ class NoticeRowOut(Schema):
     reversed: bool
 
 
-class NoticeOut(Schema):
+class PointsNoticeOut(Schema):
     village: dict
     since: date
     items: list[NoticeRowOut]

@@ -19,13 +19,13 @@ from .access import access_camera, access_grant, access_review, access_view, wat
 from .schemas import (
     CameraDetailOut,
     CameraFilters,
+    CameraImportOut,
     CameraIn,
     CameraOut,
     CameraPatch,
     GrantFilters,
     GrantIn,
     GrantOut,
-    ImportOut,
     MaintenanceIn,
     MaintenanceOut,
     ReviewFilters,
@@ -88,7 +88,7 @@ def import_template(request):
     return _xlsx(excel.import_template(), "摄像机导入模板.xlsx")
 
 
-@router.post("/cameras/import", response=ImportOut, summary="导入摄像机（Excel，全部正确才写入）",
+@router.post("/cameras/import", response=CameraImportOut, summary="导入摄像机（Excel，全部正确才写入）",
              description="逐行校验，每个问题一条中文原因；任何一行有错则一行也不写入。dry_run=true 只校验。")
 def import_cameras(request, file: File[UploadedFile], dry_run: Form[bool] = False):
     require(request.auth, "video.manage")

@@ -231,7 +231,7 @@ class ImportErrorOut(Schema):
     reasons: list[str]
 
 
-class ImportOut(Schema):
+class CameraImportOut(Schema):
     total: int
     created: int
     errors: list[ImportErrorOut]

@@ -83,7 +83,7 @@ class TodayQuery(Schema):
     date: dt.date | None = Field(None, description="日期，默认今天")
 
 
-class TagOut(Schema):
+class VisitTagOut(Schema):
     code: str
     name: str
 
@@ -100,7 +100,7 @@ class MustVisitItemOut(Schema):
     address: str
     lon: float | None
     lat: float | None
-    tags: list[TagOut]
+    tags: list[VisitTagOut]
     frequency_days: int
     last_visit_date: dt.date | None
     due_date: dt.date

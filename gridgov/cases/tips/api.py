@@ -10,18 +10,18 @@ from .access import access_fund, access_tip
 from .schemas import (
     DecideIn,
     DepositIn,
-    EntryOut,
     FundCheckOut,
+    FundEntryOut,
     FundIn,
     FundOut,
     MoneyOut,
-    PayIn,
     ReverseIn,
     RewardIn,
     TipDetailOut,
     TipFilters,
     TipIn,
     TipOut,
+    TipPayIn,
     TotalsOut,
     TotalsQuery,
 )
@@ -121,7 +121,7 @@ def get_fund(request, fund_id: int):
     return fund_out(access_fund(request.auth, fund_id))
 
 
-@router.get("/funds/{int:fund_id}/entries", response=list[EntryOut], summary="奖励资金流水")
+@router.get("/funds/{int:fund_id}/entries", response=list[FundEntryOut], summary="奖励资金流水")
 @paginate(PageNumberCount)
 def fund_entries(request, fund_id: int):
     fund = access_fund(request.auth, fund_id)
@@ -160,7 +160,7 @@ def reward(request, tip_id: int, data: RewardIn):
 @router.post("/{int:tip_id}/pay", response={200: MoneyOut, 201: MoneyOut}, summary="发放奖励（幂等）",
              description="余额不足时返回 409 insufficient_funds（奖励资金余额不足），不做任何改动。"
                          "同一 idempotency_key 重试返回第一次的结果（200）。")
-def pay(request, tip_id: int, data: PayIn):
+def pay(request, tip_id: int, data: TipPayIn):
     result = services.reward_pay(acting_user=request.auth, tip_id=tip_id, **data.dict())
     tip = tip_detail(access_tip(request.auth, tip_id), request.auth)
     return Status(200 if result.replayed else 201,

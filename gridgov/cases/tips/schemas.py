@@ -23,7 +23,7 @@ class TotalsQuery(Schema):
     region: str | None = Field(None, pattern=r"^[0-9]{6}([0-9]{3}){0,3}$")
 
 
-class Ref(Schema):
+class TipRef(Schema):
     id: int
     name: str
 
@@ -34,7 +34,7 @@ class DepartmentRef(Schema):
     name: str
 
 
-class PersonOut(Schema):
+class TipPersonOut(Schema):
     kind: str
     name: str
     phone: str
@@ -46,7 +46,7 @@ class TipOut(Schema):
     id: int
     region_code: str
     region_name: str
-    sender: Ref
+    sender: TipRef
     station: DepartmentRef
     content: str
     case_id: int | None
@@ -57,10 +57,10 @@ class TipOut(Schema):
     paid_at: datetime | None
 
 
-class EventOut(Schema):
+class TipEventOut(Schema):
     from_state: str
     to_state: str
-    actor: Ref
+    actor: TipRef
     note: str
     at: datetime
 
@@ -68,14 +68,14 @@ class EventOut(Schema):
 class TipDetailOut(TipOut):
     lon: float | None
     lat: float | None
-    informant: PersonOut
+    informant: TipPersonOut
     decided_at: datetime | None
     decision_note: str
     recipient_kind: str
-    recipient: PersonOut
+    recipient: TipPersonOut
     reward_note: str
     reward_decided_at: datetime | None
-    events: list[EventOut]
+    events: list[TipEventOut]
     actions: dict[str, bool]
 
 
@@ -106,7 +106,7 @@ class RewardIn(Schema):
     note: str = Field("", max_length=500)
 
 
-class PayIn(Schema):
+class TipPayIn(Schema):
     idempotency_key: str = Field(..., min_length=8, max_length=64, description="每笔支付一个，重试时不变")
     fund_id: int | None = Field(None, description="留空按 派出所 → 公安局 → 全市 的顺序选用资金")
     reference: str = Field("", max_length=100, description="凭证号")
@@ -147,7 +147,7 @@ class FundCheckOut(Schema):
     ok: bool
 
 
-class EntryOut(Schema):
+class FundEntryOut(Schema):
     id: int
     fund_id: int
     kind: FundEntryKind
@@ -157,14 +157,14 @@ class EntryOut(Schema):
     tip_id: int | None
     reference: str
     note: str
-    actor: Ref | None
+    actor: TipRef | None
     created_at: datetime
     idempotency_key: str
 
 
 class MoneyOut(Schema):
     replayed: bool
-    entry: EntryOut
+    entry: FundEntryOut
     tip: TipDetailOut | None = None
 
 
