@@ -21,11 +21,23 @@ class SessionAuth(APIKeyCookie):
     def __init__(self):
         super().__init__(csrf=True)
 
+    def _get_key(self, request):
+        # CSRF protects a live session only. Checked first (ninja's default), it answered 403 "CSRF
+        # check failed" to every write whose caller had no session at all, e.g. an API client with a
+        # missing, forged or expired token, which must get 401 and know to sign in again.
+        if _session_user(request) is None:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request, key):
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.is_active:
-            return user
-        return None
+        return _session_user(request)
+
+
+def _session_user(request):
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_active:
+        return user
+    return None
 
 
 api_auth = [BearerTokenAuth(), SessionAuth()]

@@ -111,3 +111,29 @@ def test_malformed_token_requests_are_422(payload):
     status, body = ApiClient().post("auth/token", payload)
     assert status in (400, 422), body
     assert body["code"] in ("invalid_input", "bad_request") and body["message"]
+
+
+@pytest.mark.parametrize("header", [None, "Bearer ggv_forged", "expired"])
+def test_writes_without_a_live_credential_are_401_even_with_csrf_enforced(operator, header):
+    """Found by the schema fuzzer: outside the test client (which skips CSRF) the session auth's CSRF
+    check answered 403 "CSRF check failed" to a write whose caller had no session at all."""
+    from django.test import Client
+
+    if header == "expired":
+        token, raw = api_token_issue(acting_user=operator)
+        ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+        header = f"Bearer {raw}"
+    extra = {"HTTP_AUTHORIZATION": header} if header else {}
+    before = AuditEntry.objects.count()
+    response = Client(enforce_csrf_checks=True).post("/api/v1/cases", {}, content_type="application/json", **extra)
+    assert_error(response.status_code, response.json(), 401, "not_authenticated")
+    assert AuditEntry.objects.count() == before
+
+
+def test_a_session_write_without_the_csrf_token_is_still_403(operator):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    response = client.post("/api/v1/cases", {}, content_type="application/json")
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"

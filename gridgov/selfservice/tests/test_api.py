@@ -160,6 +160,18 @@ def test_writes_need_the_csrf_token(resident):
     assert Case.objects.count() == before
 
 
+def test_writes_without_a_resident_session_are_401_even_with_csrf_enforced():
+    """Found by the schema fuzzer: the CSRF check ran before the cookie was looked at, so a write
+    without any resident session answered 403 "CSRF check failed" instead of 401."""
+    before = Case.objects.count()
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["gg_my"] = "forged"
+    for response in (report(client), Client(enforce_csrf_checks=True).delete(API + "session")):
+        assert response.status_code == 401, response.content
+        assert response.json()["code"] == "not_authenticated"
+    assert Case.objects.count() == before
+
+
 def test_closed_report_shows_as_done(resident):
     client = sign_in(resident)
     number = report(client).json()["number"]
