@@ -3,11 +3,13 @@
 from ninja.security import APIKeyCookie, HttpBearer
 
 from .services import api_token_lookup
+from .tokencache import SAFE_METHODS
 
 
 class BearerTokenAuth(HttpBearer):
     def authenticate(self, request, token):
-        user = api_token_lookup(token)
+        # Reads may be answered from the per-process token cache (bound: tokencache.py); writes never.
+        user = api_token_lookup(token, cached=request.method in SAFE_METHODS)
         if user is not None:
             request.user = user
         return user

@@ -14,6 +14,7 @@ from gridgov.core.audit import audit_record
 from gridgov.core.errors import ApplicationError, NotFound, PermissionDenied
 from gridgov.core.models import AuditOutcome
 
+from . import tokencache
 from .choices import ADMIN_ROLES
 from .lockout import MESSAGE
 from .models import ApiToken, Assignment, User, hash_token
@@ -70,17 +71,27 @@ def api_token_revoke(*, acting_user: User, token_id: int) -> ApiToken:
     return token
 
 
-def api_token_lookup(raw: str) -> User | None:
-    """The user behind a raw bearer token, or None when unknown, expired or revoked."""
+def api_token_lookup(raw: str, *, cached: bool = False) -> User | None:
+    """The user behind a raw bearer token, or None when unknown, expired or revoked.
+
+    `cached` (reads only): a token found valid in the last few seconds is answered from this process's
+    memory, with the staleness bound stated in tokencache.py."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
-    token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).first()
+    key_hash = hash_token(raw)
+    if cached:
+        user = tokencache.get(key_hash)
+        if user is not None:
+            return user
+    token = ApiToken.objects.select_related("user").filter(key_hash=key_hash).first()
     if token is None or not token.is_valid:
         return None
     now = timezone.now()
     # Touch at most once a minute: a busy client must not turn every read into a write.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    if cached:
+        tokencache.put(key_hash, token, token.user)
     return token.user
 
 
