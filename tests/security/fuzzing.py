@@ -104,12 +104,14 @@ def path_params(path: str) -> list[str]:
     return PATH_PARAM.findall(path)
 
 
-# Generated cases per operation label, for the figures printed at the end of each fuzzing module.
+# Generated cases per operation label and their answers, for the figures printed after each module.
 CASES: Counter = Counter()
+STATUSES: dict[str, Counter] = {}
 
 
-def record(case) -> None:
+def record(case, response) -> None:
     CASES[case.operation.label] += 1
+    STATUSES.setdefault(case.operation.label, Counter())[response.status_code] += 1
 
 
 def report(request, title: str, labels) -> None:
@@ -120,4 +122,6 @@ def report(request, title: str, labels) -> None:
     reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
     if reporter is not None and capture is not None and tried:
         with capture.global_and_fixture_disabled():
-            reporter.write_line(f"\n{title}: {len(tried)} operations fuzzed, {sum(tried.values())} generated cases")
+            statuses = sum((STATUSES[label] for label in tried), Counter())
+            reporter.write_line(f"\n{title}: {len(tried)} operations fuzzed, {sum(tried.values())} generated cases; "
+                                f"answers {dict(sorted(statuses.items()))}")
