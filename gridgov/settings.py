@@ -209,6 +209,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 API_TOKEN_TTL_DAYS = int(os.environ.get("API_TOKEN_TTL_DAYS", "30"))
+# Bearer tokens of reads are remembered per process this long: a revocation made in another worker
+# takes effect within it (accounts/tokencache.py); 0 turns the cache off.
+API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS", "5"))
 
 # Dashboards: "deferred" (default) notes stale grid-days after each commit for `refresh_rollups`
 # (cron, every minute); "sync" refreshes them at once, inside the write's request (tests).
