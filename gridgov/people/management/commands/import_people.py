@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from gridgov.accounts.policy import can
 from gridgov.people.importing.models import ImportJob, ImportJobSource, ImportJobStatus
 from gridgov.people.importing.reader import WorkbookError
-from gridgov.people.importing.service import residents_import
+from gridgov.people.importing.service import BATCH_SIZE, residents_import
 from gridgov.people.template_xlsx import build_template, grids_for
 
 
@@ -53,7 +53,8 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="以该账号的名义和管辖范围导入（默认：系统，全市范围）")
         parser.add_argument("--report", help="把结果报告（未导入的行及原因）写入此 .xlsx 文件")
         parser.add_argument("--dry-run", action="store_true", help="只校验，不写入")
-        parser.add_argument("--batch-size", type=int, default=2000, help="每批写入的行数（默认 2000）")
+        parser.add_argument("--batch-size", type=int, default=BATCH_SIZE,
+                            help=f"每批写入的行数（默认 {BATCH_SIZE}）")
         parser.add_argument("--template", metavar="OUT.xlsx", help="写出导入模板后退出")
 
     def handle(self, *args, **options):
