@@ -2,6 +2,8 @@
 platform's own checks (`audit_verify`, `verify_points_ledger`) pass. Read straight from the database
 with psycopg, so the checks do not depend on the application being up."""
 
+import time
+
 import psycopg
 
 from .cluster import gridgov
@@ -12,9 +14,27 @@ def _rows(cur, sql: str, *params) -> list[tuple]:
     return cur.fetchall()
 
 
+def quiesce(url: str, timeout: float = 60) -> None:
+    """Waits until no request is still writing: a client that gave up (timeout) leaves its request
+    running on the server, and a commit landing between two checks would look like a mismatch."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            busy = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+                                ).fetchone()[0]
+            if not busy:
+                return
+            time.sleep(0.2)
+    raise AssertionError("requests still running a minute after the load stopped")
+
+
 def check(url: str, env: dict, tally) -> tuple[int, dict]:
-    """Asserts the invariants; returns the acknowledged writes found and the rows checked per table."""
-    with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cur:
+    """Asserts the invariants; returns the acknowledged writes found and the rows checked per table.
+    All reads share one snapshot (REPEATABLE READ)."""
+    quiesce(url)
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         # Every acknowledged case is there, under the id the client was given.
         acked = tally.acked_cases
         found = dict(_rows(cur, "SELECT client_id::text, id FROM cases_case WHERE client_id = ANY(%s::uuid[])",
