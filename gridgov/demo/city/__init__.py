@@ -250,7 +250,7 @@ def seed_city(*, seed: int = small.DEFAULT_SEED, fraction: float = 1.0,
         run("video", video)
         step(f"雪亮工程：摄像机 {counts.get('cameras', 0):,} 台，查看记录 {counts.get('camera_views_bulk', 0):,} 条")
 
-        run(FINISHED, lambda: {"scale": 1, "seconds": round(time.perf_counter() - started)},
+        run(FINISHED, lambda: {"run_seconds": round(time.perf_counter() - started)},
             {"seed": seed, "fraction": fraction, "timings": result.timings})
         audit_record(
             actor=None, action="demo.seed_city", object_type="regions.region", object_id=small.COUNTY_CODE,

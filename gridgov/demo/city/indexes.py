@@ -38,5 +38,11 @@ def indexes_set_aside(*models):
                 saved.append((name, sql))
     yield
     with db.cursor() as cursor:
+        if db.vendor == "postgresql" and saved:
+            # The foreign keys are checked at commit (DEFERRABLE INITIALLY DEFERRED), and PostgreSQL
+            # builds no index on a table with checks pending: run them now, defer again after.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for _name, sql in saved:
             cursor.execute(sql)
+        if db.vendor == "postgresql" and saved:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")

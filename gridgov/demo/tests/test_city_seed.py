@@ -129,7 +129,8 @@ def test_city_seed_invariants():
     for case in Case.objects.order_by("?")[:100]:
         events = list(CaseEvent.objects.filter(case=case).order_by("created_at", "id"))
         assert events and events[0].action in ("report", "flag_duplicate") and events[0].created_at == case.created_at
-        assert events[-1].to_state == case.state or case.state == "merged"
+        # the last transition (work notes and video reviews after the close change no state)
+        assert [e for e in events if e.to_state][-1].to_state == case.state or case.state == "merged"
         assert case.number.startswith(f"{timezone.localdate(case.created_at):%Y%m%d}")
     assert len(set(Case.objects.values_list("number", flat=True))) == cases
 
@@ -171,8 +172,8 @@ def test_city_seed_invariants():
     for view in ViewSession.objects.select_related("camera", "grant").order_by("?")[:100]:
         assert view.camera.grid_id.startswith(view.grant.scope_region_id)
 
-    # the dashboard's rollups over the five years equal the raw rows, at every level
-    call_command("rebuild_rollups", since=first, coverage_days=0, quiet=True, stdout=io.StringIO())
+    # the dashboard's rollups (from the earliest row: the article's 2018 case) equal the raw rows, at every level
+    call_command("rebuild_rollups", coverage_days=0, quiet=True, stdout=io.StringIO())
     totals = {level: dict(Rollup.objects.filter(level=level).values("kpi").annotate(s=Sum("value"))
                           .values_list("kpi", "s")) for level in (1, 2, 3, 4)}
     assert totals[1] == totals[2] == totals[3] == totals[4]
