@@ -11,7 +11,11 @@ import os
 import pytest
 from django.core.management import call_command
 
-from gridgov.core.testing import user_with_role  # noqa: F401  (re-exported for tests)
+from gridgov.core.testing import (
+    drop_demo_copy,
+    keep_demo_copy,
+    user_with_role,  # noqa: F401  (re-exported for tests)
+)
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -23,6 +27,11 @@ def django_db_setup(django_db_setup, django_db_blocker, request):
     reuse = request.config.getoption("reuse_db", False)
     with django_db_blocker.unblock():
         call_command("seed_demo", scale="small", quiet=True, if_empty=reuse)
+        # A copy for the modules after a transactional test's flush (gridgov.core.testing.restore_demo).
+        keep_demo_copy()
+    yield
+    with django_db_blocker.unblock():
+        drop_demo_copy()
 
 
 @pytest.fixture(autouse=True)

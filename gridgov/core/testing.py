@@ -75,3 +75,72 @@ def user_with_role(role: str, region_code: str | None = None, department_code: s
     assignment = qs.first()
     assert assignment is not None, f"no seeded user with role {role} at {region_code or department_code}"
     return assignment.user
+
+
+# --- the seeded demo, kept once and put back after a flush ------------------------------------------------
+#
+# Transactional tests (browser, races) end with a flush, and the next module that needs the demo used to
+# seed it again (a minute or more each time, ten times a run). The root conftest keeps a copy of the
+# database right after the session's seed; `restore_demo()` puts it back in a second or two: on SQLite
+# through the online backup API from an in-memory copy, on PostgreSQL by re-creating the test database
+# from a template database (the same ids, so nothing cached in the process goes stale).
+
+_demo_copy: dict = {}
+
+
+def _pg_admin():
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params = {k: v for k, v in params.items() if k in ("host", "port", "user", "password")}
+    return psycopg.connect(dbname="postgres", autocommit=True, **params)
+
+
+def keep_demo_copy() -> None:
+    """Copy the freshly seeded test database (called once per session by the root conftest)."""
+    import sqlite3
+
+    from django.db import connection, connections
+
+    name = connection.settings_dict["NAME"]
+    connections.close_all()
+    if connection.vendor == "sqlite":
+        memory = sqlite3.connect(":memory:", check_same_thread=False)
+        with sqlite3.connect(name) as source:
+            source.backup(memory)
+        _demo_copy.update(vendor="sqlite", name=name, copy=memory)
+    elif connection.vendor == "postgresql":
+        template = f"{name}_demo"[:63]
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{template}"')
+            admin.execute(f'CREATE DATABASE "{template}" TEMPLATE "{name}" STRATEGY FILE_COPY')
+        _demo_copy.update(vendor="postgresql", name=name, copy=template)
+
+
+def drop_demo_copy() -> None:
+    if _demo_copy.get("vendor") == "postgresql":
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{_demo_copy["copy"]}"')
+    _demo_copy.clear()
+
+
+def restore_demo(**seed_options) -> None:
+    """Put the session's seeded demo back (or seed it, when no copy was kept)."""
+    import sqlite3
+
+    from django.core.management import call_command
+    from django.db import connections
+
+    if not _demo_copy:
+        call_command("seed_demo", scale="small", quiet=True, **seed_options)
+        return
+    connections.close_all()
+    name = _demo_copy["name"]
+    if _demo_copy["vendor"] == "sqlite":
+        with sqlite3.connect(name, timeout=60) as target:
+            _demo_copy["copy"].backup(target)
+    else:
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_demo_copy["copy"]}" STRATEGY FILE_COPY')

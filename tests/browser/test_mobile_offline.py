@@ -8,10 +8,10 @@ reload with no signal, and are sent exactly once when the connection returns.
 import time
 
 import pytest
-from django.core.management import call_command
 from PIL import Image
 
 from gridgov.cases.models import Case
+from gridgov.core.testing import restore_demo
 from gridgov.regions.models import Region
 from gridgov.visits.models import Visit
 from gridgov.visits.tests import factories as f
@@ -24,7 +24,7 @@ PASSWORD = "Mobile-Browser-Pass-2026"
 def seed_if_empty() -> None:
     # Transactional tests flush the database; the structure (towns, catalogues) is all this test needs.
     if not Region.objects.filter(code=f.HUJI).exists():
-        call_command("seed_demo", scale="small", quiet=True, no_people=True)
+        restore_demo(no_people=True)
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def login(page, url, worker):
     page.click("#login-submit")
     page.wait_for_url(f"{url}/m/")
     wait_js(page, "navigator.serviceWorker.controller?.state === 'activated'")
-    page.wait_for_selector("text=今日走访 0/1", timeout=20_000)
+    page.wait_for_selector("text=今日走访 0/1", timeout=60_000)
 
 
 def test_offline_visit_and_case_reach_the_server_exactly_once(phone):
@@ -148,11 +148,11 @@ def test_a_refused_item_shows_its_reason_and_can_be_resent(phone):
     context.set_offline(False)
     page.click("#tabs button[data-tab=outbox]")
     page.click("#sync-now")
-    page.wait_for_selector(".outbox-item[data-status=refused]", timeout=20_000)
+    page.wait_for_selector(".outbox-item[data-status=refused]", timeout=60_000)
     assert "不在您负责的区域内" in page.locator(".outbox-item[data-status=refused] .error").text_content()
     assert Case.objects.filter(reporter=worker).count() == 0
     page.click("text=修改后重发")
     page.fill("input[name=address]", "村委会门口")
     page.click("#sheet button[type=submit]")
-    page.wait_for_selector("#outbox-count[data-n='0']", timeout=20_000)
+    page.wait_for_selector("#outbox-count[data-n='0']", timeout=60_000)
     assert Case.objects.filter(reporter=worker, address="村委会门口").count() == 1

@@ -8,11 +8,11 @@ test has flushed the database.
 import time
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import Assignment
+from gridgov.core.testing import restore_demo
 from gridgov.regions.models import Region
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -42,7 +42,7 @@ def seed_if_empty() -> float:
     if Region.objects.exists():
         return 0.0
     started = time.monotonic()
-    call_command("seed_demo", scale="small", quiet=True)
+    restore_demo()
     return time.monotonic() - started
 
 

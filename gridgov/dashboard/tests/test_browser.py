@@ -8,12 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import Assignment
+from gridgov.core.testing import restore_demo
 from gridgov.dashboard import rollups
 from gridgov.regions.models import Region
 
@@ -45,7 +45,7 @@ def browser_context_args(browser_context_args):
 
 def _logged_in_page(page, live_server, role, code):
     if not Region.objects.exists():
-        call_command("seed_demo", scale="small", quiet=True)
+        restore_demo()
     today = timezone.localdate()
     rollups.rebuild(today - timedelta(days=2), today)
     rollups.rebuild_snapshots()

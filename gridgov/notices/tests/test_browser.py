@@ -12,11 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import Assignment
+from gridgov.core.testing import restore_demo
 from gridgov.notices.models import Notice, Receipt
 from gridgov.regions.models import Region
 
@@ -43,7 +43,7 @@ def browser_type_launch_args(browser_type_launch_args):
 
 def _seed_if_empty() -> None:
     if not Region.objects.exists():
-        call_command("seed_demo", scale="small", quiet=True)
+        restore_demo()
 
 
 def _account(role: str, region: str):

@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from gridgov.cases.models import Case
 from gridgov.cases.tests.factories import JPEG
+from gridgov.core.testing import restore_demo
 from gridgov.regions.models import Region
 
 from .conftest import last_code, resident_with_points
@@ -42,7 +42,7 @@ def browser_type_launch_args(browser_type_launch_args):
 def test_resident_signs_in_and_reports_with_gps_and_photo(live_server, browser, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     if not Region.objects.exists():
-        call_command("seed_demo", scale="small", quiet=True)
+        restore_demo()
     resident = resident_with_points()
     grid = Region.objects.filter(level=4, code__startswith="420881107201").order_by("code").first()
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN",
