@@ -13,7 +13,7 @@ import threading
 from datetime import date, datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
@@ -87,7 +87,14 @@ def _note(work: dict[str, set], snap: set[str]) -> None:
 
     rows = [PendingRefresh(grid=grid, day=day) for grid, days in work.items() for day in days]
     rows += [PendingRefresh(grid=grid, day=None) for grid in snap]
-    PendingRefresh.objects.bulk_create(rows, ignore_conflicts=True)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The note need not wait for its own WAL flush: the write it follows has been flushed, and a
+            # note lost in a crash only leaves a rollup stale until the periodic `rebuild_rollups --days 2`.
+            # It halves the fsyncs of a write request (one per commit).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        PendingRefresh.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def drain(limit: int = 5000) -> int:
