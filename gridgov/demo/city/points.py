@@ -216,7 +216,9 @@ def seed_city_points(*, seed: int, total: int, now: datetime, bar=None) -> dict[
             [ClaimSource.GRID_WORKER.value, ClaimSource.SELF.value, ClaimSource.NEIGHBOUR.value])
         pts = item.points_min if item.is_fixed else rng.randint(item.points_min, item.points_max)
         roll = rng.random()
+        # a claim entered in the last few hours is still waiting for its cadre
         status = (ClaimStatus.PENDING if (occurred > recent and roll < 0.5) or not cadres
+                  or created > now - timedelta(hours=4)
                   else ClaimStatus.REJECTED if roll > 0.98 else ClaimStatus.POSTED).value
         events.append((cid, ClaimAction.SUBMIT.value, "", ClaimStatus.PENDING.value, worker,
                        f"{ClaimSource(source).label}·{ClaimChannel(channel).label}", created))

@@ -28,7 +28,7 @@ from gridgov.demo.city import video as city_video
 from gridgov.egov.models import Application, ApplicationEvent, Payment
 from gridgov.people.models import CareTag, Household, Resident
 from gridgov.people.validation import identity_fields
-from gridgov.points.models import Item, LedgerEntry
+from gridgov.points.models import Claim, Item, LedgerEntry
 from gridgov.regions.models import Region
 from gridgov.video.models import ViewSession
 from gridgov.visits.models import Visit
@@ -165,6 +165,8 @@ def test_city_seed_invariants():
     per_month = (LedgerEntry.objects.filter(kind="award", item_id__in=caps)
                  .values("subject_id", "item_id", "occurred_on__year", "occurred_on__month").annotate(n=Count("id")))
     assert all(r["n"] <= caps[r["item_id"]] for r in per_month)
+    assert not Claim.objects.filter(decided_at__lt=F("created_at")).exists()
+    assert not LedgerEntry.objects.filter(posted_at__gt=timezone.now()).exists()
 
     # camera views: under a grant in force at the time, over a camera in the grant's region
     assert not ViewSession.objects.exclude(issued_at__gte=F("grant__valid_from"),
