@@ -3,7 +3,8 @@
     .venv/bin/python bench/import_people.py                 # the full run (about 20 minutes)
     .venv/bin/python bench/import_people.py --rows 50000    # a quick run
     .venv/bin/python bench/import_people.py --file big.xlsx # reuse a generated file
-    .venv/bin/python bench/import_people.py --rows 50000 --one-process  # rows checked in-process
+    .venv/bin/python bench/import_people.py --rows 50000 --one-process       # never a checking process
+    .venv/bin/python bench/import_people.py --rows 200000 --checking-process  # always one
 
 Steps, each in its own process so that each peak RSS is its own:
 1. a fresh SQLite database in a temporary directory: migrate, `seed_demo --scale small`
@@ -13,9 +14,9 @@ Steps, each in its own process so that each peak RSS is its own:
    xlsxwriter in constant_memory mode; past Excel's 1,048,575 data rows it continues on a
    second sheet with the same header;
 3. `gridgov.people.importing.service.residents_import` on it: full validation, blind indexes,
-   AES-256-GCM encryption, households and addresses (from 20,000 rows with its checking process
-   beside it); rows/s, CPU time of both processes and every thread, the load average, and the
-   peak RSS of each process;
+   AES-256-GCM encryption, households and addresses (with its checking process beside it when
+   the importer's rule or --checking-process says so); rows/s, CPU time of both processes and
+   every thread, the load average, and the peak RSS of each process;
 4. the yardstick: django-import-export (a ModelResource for Resident in its default
    configuration: row by row, with diffs and a transaction) on the first --yardstick-rows rows
    of the same data, extrapolated to the whole file, which the output says.
@@ -286,7 +287,11 @@ def phase_reimport(args) -> dict:
 
 
 def process_min_rows(args) -> int | None:
-    return 10**12 if args.one_process else None  # None: the importer's own threshold
+    if args.one_process:
+        return 10**12
+    if args.checking_process:
+        return 0
+    return None  # the importer's own rule: from 100,000 rows, when a second CPU is free
 
 
 # --- phase: the yardstick ---------------------------------------------------------------------
@@ -368,8 +373,8 @@ PHASES = {"prepare": phase_prepare, "generate": phase_generate, "import": phase_
 def run_phase(name: str, args, **overrides) -> dict:
     argv = [sys.executable, str(Path(__file__).resolve()), "--phase", name, "--work", args.work,
             "--rows", str(overrides.get("rows", args.rows)), "--file", str(overrides.get("file", args.file)),
-            "--batch-size", str(overrides.get("batch_size", args.batch_size))] + (["--one-process"] if args.one_process
-                                                                                  else [])
+            "--batch-size", str(overrides.get("batch_size", args.batch_size))] + (
+                ["--one-process"] if args.one_process else ["--checking-process"] if args.checking_process else [])
     out = Path(args.work) / f"{name}.json"
     argv += ["--out", str(out)]
     subprocess.run(argv, check=True)
@@ -387,8 +392,12 @@ def main() -> int:
     parser.add_argument("--work", help="working directory (default: a new temporary directory, removed after)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     parser.add_argument("--no-reimport", action="store_true")
-    parser.add_argument("--one-process", action="store_true",
-                        help="check the rows in the importing process (no checking process), for comparison")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--one-process", action="store_true",
+                      help="check the rows in the importing process (no checking process)")
+    mode.add_argument("--checking-process", action="store_true",
+                      help="always check the rows in a second process (by default: from 100,000 rows, when the "
+                           "load average leaves a second CPU free)")
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -62,9 +62,19 @@ from .worker import CheckingProcess, WorkerConfig, crypto_settings, slices
 BATCH_SIZE = 10_000
 QUERY_CHUNK = 500  # keys per IN (...) lookup, well below every database's parameter limit
 SAMPLE_REJECTIONS = 100
-# From this many rows (as the sheets' dimensions say) a second process reads and checks the rows
+# From this many rows (as the sheets' dimensions say) a second process may read and check the rows
 # (worker.py): below it, starting that process (about a second) would cost more than it saves.
-PROCESS_MIN_ROWS = 20_000
+# It only pays when a second CPU is free: sharing one CPU with the importing process it was a
+# quarter slower (docs/import-people.md), so by default it runs only when the load average
+# leaves more than 1.5 CPUs idle.
+PROCESS_MIN_ROWS = 100_000
+
+
+def _cpus_free() -> float:
+    try:
+        return (os.cpu_count() or 1) - os.getloadavg()[0]
+    except OSError:
+        return 0.0
 
 OUT_OF_SCOPE_PERSON = ("该公民身份号码已在您管辖范围以外的网格登记，不能由您导入或修改；"
                        "如该人员已迁入，请联系原网格或上级办理迁移")
@@ -190,7 +200,8 @@ class _Importer:
         self.checker = RowChecker(today=today, grids=set(Region.objects.filter(level=4).values_list("code", flat=True)),
                                   prefixes=self.scope.prefixes)
         self.path = path
-        self.process_min_rows = PROCESS_MIN_ROWS if process_min_rows is None else process_min_rows
+        # An explicit process_min_rows (tests, the benchmark) decides alone; by default the free CPUs too.
+        self.process_min_rows = process_min_rows
         self.sheet_names: dict[int, str] = {}
         self.checking_peak_rss_kb = 0  # of the checking process, if one ran
         self.dry_households: dict[tuple[str, str], _Household] = {}
@@ -235,7 +246,11 @@ class _Importer:
             plans.append((sheet, [index.get(c.key, -1) for c in cols.COLUMNS]))
         total = sum(s.estimated_rows for s in sheets)
         child = None
-        if self.path is not None and total >= self.process_min_rows:
+        if self.process_min_rows is not None:
+            use_child = total >= self.process_min_rows
+        else:
+            use_child = total >= PROCESS_MIN_ROWS and _cpus_free() > 1.5
+        if self.path is not None and use_child:
             # Started first: it reads and checks while this process takes the duplicate census.
             child = CheckingProcess(WorkerConfig(
                 path=self.path, sheets=[(sheet.index, positions) for sheet, positions in plans], today=self.today,
