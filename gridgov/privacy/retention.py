@@ -22,6 +22,7 @@ from gridgov.people.choices import ResidentState
 from gridgov.people.models import CareTag, House, Resident
 
 from .models import PersonalDataErasure, PersonalDataHold
+from .sweeps import SweepResult, sweep
 
 ERASED_NAME = "已删除"
 INACTIVE_STATES = (ResidentState.MOVED_OUT, ResidentState.DECEASED)
@@ -53,6 +54,7 @@ class PurgeResult:
     erased: int = 0
     photos: int = 0
     resident_ids: list[int] = field(default_factory=list)
+    beyond: SweepResult = field(default_factory=SweepResult)  # cases, intake, sessions, files (sweeps.py)
 
 
 def _delete_files_after_commit(files: list) -> None:
@@ -97,14 +99,17 @@ def erase_resident(resident: Resident, *, now: datetime) -> PersonalDataErasure 
 
 
 def purge(*, dry_run: bool = False, batch_size: int = 200, now: datetime | None = None,
-          progress: Callable[[int, int], None] | None = None) -> PurgeResult:
+          progress: Callable[[int, int, str], None] | None = None) -> PurgeResult:
     """Erases everyone due (see module docstring), one transaction per batch; audited per person
-    and once per run. A dry run reads the schedule and changes nothing."""
+    and once per run; then the sweeps beyond residents (sweeps.py). A dry run reads the schedule
+    and changes nothing."""
     now = now or timezone.now()
     ids = list(due_for_erasure(now).values_list("pk", flat=True))
     result = PurgeResult(due=len(ids))
     if dry_run:
         result.resident_ids = ids
+        result.beyond = sweep(cutoff=cutoff(now), now=now, dry_run=True, batch_size=batch_size, progress=None,
+                              due_resident_ids=ids)
         return result
     for start in range(0, len(ids), batch_size):
         chunk = ids[start:start + batch_size]
@@ -116,9 +121,11 @@ def purge(*, dry_run: bool = False, batch_size: int = 200, now: datetime | None 
                     result.photos += erasure.photos_deleted
                     result.resident_ids.append(resident.pk)
         if progress:
-            progress(min(start + batch_size, len(ids)), len(ids))
+            progress(min(start + batch_size, len(ids)), len(ids), "人")
+    result.beyond = sweep(cutoff=cutoff(now), now=now, dry_run=False, batch_size=batch_size, progress=progress,
+                          due_resident_ids=[])
     with transaction.atomic():
         audit_record(actor=None, username="system", action="privacy.purge", object_type="people.resident",
                      changes={"due": result.due, "erased": result.erased, "photos": result.photos,
-                              "retention_days": settings.PERSONAL_DATA_RETENTION_DAYS})
+                              "retention_days": settings.PERSONAL_DATA_RETENTION_DAYS, **result.beyond.counts()})
     return result
