@@ -319,11 +319,11 @@
   }
 
   // --- forms (a bottom sheet) -------------------------------------------------------------------------------
-  function sheet(title, fields, onSubmit) {
+  function sheet(title, fields, onSubmit, notice) {
     const s = $("#sheet");
     const form = el("form", { class: "form", noValidate: true });
     const error = el("p", { class: "error", hidden: true });
-    form.append(el("h2", { text: title }), ...fields, error,
+    form.append(el("h2", { text: title }), ...fields, notice || "", error,
       el("div", { class: "actions" }, el("button", { type: "submit", class: "big primary", text: "保存" }),
         button("取消", () => { s.hidden = true; }, "secondary")));
     form.addEventListener("submit", async (e) => {
@@ -341,6 +341,13 @@
     const first = form.querySelector("textarea, input:not([type=hidden]), select");
     if (first) first.focus();
   }
+  // A form that collects personal data: the sheet plus the purpose/legal-basis notice (PIPL art. 17).
+  // The notices are <template id="notice-tpl-KIND"> elements of the shell, which the service worker
+  // precaches, so they show offline too (and no inline script is needed).
+  function collect(kind, title, fields, onSubmit) {
+    const tpl = document.getElementById("notice-tpl-" + kind);
+    sheet(title, fields, onSubmit, tpl ? tpl.content.cloneNode(true) : null);
+  }
   const label = (text, input) => el("label", { class: "lbl" }, el("span", { text }), input);
   const textarea = (name, value) => el("textarea", { name, rows: 3, value: value || "" });
   const photoInput = (name) => el("input", { type: "file", name: name || "photo", accept: "image/*", capture: "environment" });
@@ -356,7 +363,7 @@
   function openVisit(m, previous) {
     const d = (previous && previous.data) || {};
     const checks = m.checklist.map((c) => el("label", { class: "check" }, el("input", { type: "checkbox", name: "check", value: c, checked: (d.checklist || []).includes(c) }), c));
-    sheet(`走访：${m.name}`, [...checks, label("走访情况", textarea("findings", d.findings)), label("现场照片", photoInput()),
+    collect("visit", `走访：${m.name}`, [...checks, label("走访情况", textarea("findings", d.findings)), label("现场照片", photoInput()),
       label("发现问题（将随走访记录转交）", textarea("need", ((d.needs || [])[0] || {}).text))], async (form) => {
       const photo = (await photoOf(form)) || d.photo || null;
       const pos = (await position()) || {};
@@ -372,7 +379,7 @@
   function openCase(previous) {
     const d = (previous && previous.data) || {};
     const cats = grid.catalogues.case_categories.map((c) => [c.code, `${c.parent ? c.parent + " · " : ""}${c.name}${c.self_resolvable ? "（可自行处置）" : ""}`]);
-    sheet("上报事件", [label("分类", select("category", cats, d.category)), label("问题描述", textarea("description", d.description)),
+    collect("case", "上报事件", [label("分类", select("category", cats, d.category)), label("问题描述", textarea("description", d.description)),
       label("地址（可选）", el("input", { name: "address", value: d.address || "" })), label("现场照片", photoInput()),
       el("label", { class: "check" }, el("input", { type: "checkbox", name: "self_resolved", checked: !!d.self_resolved }), "已现场处置（自行处置）"),
       label("处置情况", textarea("resolution_note", d.resolution_note))], async (form) => {
@@ -386,7 +393,7 @@
   }
   function openResolve(c, previous) {
     const d = (previous && previous.data) || {};
-    sheet(`自行处置 ${c.number || ""}`, [label("处置情况", textarea("note", d.note)), label("处置后照片", photoInput())], async (form) => {
+    collect("case", `自行处置 ${c.number || ""}`, [label("处置情况", textarea("note", d.note)), label("处置后照片", photoInput())], async (form) => {
       const data = { case: c.id || d.case, base_state: c.state || d.base_state, note: need(form, "note", "处置情况") };
       data.photo = (await photoOf(form, "photo", !d.photo)) || d.photo;
       if (previous) return resend(previous, data);
@@ -395,7 +402,7 @@
   }
   function openVerify(c, previous) {
     const d = (previous && previous.data) || {};
-    sheet(`现场核查 ${c.number || ""}`, [label("结论", select("passed", [["1", "核查通过"], ["0", "核查不通过"]], d.passed === false ? "0" : "1")),
+    collect("case", `现场核查 ${c.number || ""}`, [label("结论", select("passed", [["1", "核查通过"], ["0", "核查不通过"]], d.passed === false ? "0" : "1")),
       label("核查意见", textarea("note", d.note)), label("照片（可选）", photoInput())], async (form) => {
       const passed = form.elements.passed.value === "1";
       const data = { case: c.id || d.case, base_state: c.state || d.base_state, passed, note: form.elements.note.value.trim() };
@@ -409,7 +416,7 @@
     const d = (previous && previous.data) || {};
     const subjects = grid.subjects.map((s) => [s.id, s.name]);
     const items = grid.catalogues.points_items.map((i) => [i.code, `${i.name}（${i.min === i.max ? i.min : i.min + "~" + i.max} 分）`]);
-    sheet("积分代报（网格员代报）", [label("对象", select("subject", subjects, d.subject)), label("积分项目", select("item", items, d.item)),
+    collect("claim", "积分代报（网格员代报）", [label("对象", select("subject", subjects, d.subject)), label("积分项目", select("item", items, d.item)),
       label("分值（范围项目填写）", el("input", { name: "points", type: "number", inputMode: "numeric", value: d.points || "" })),
       label("发生日期", el("input", { name: "occurred_on", type: "date", value: d.occurred_on || new Date().toISOString().slice(0, 10) })),
       label("事实经过", textarea("description", d.description)), label("证明照片（可选）", photoInput())], async (form) => {
@@ -434,7 +441,7 @@
             : el("input", { name: "q_" + q.key, type: q.type === "date" ? "date" : q.type === "int" || q.type === "money" ? "number" : "text", value: (d.answers || {})[q.key] || "" }))));
     };
     itemSel.addEventListener("change", drawQuestions);
-    sheet("代办服务申请", [label("服务事项", itemSel), label("申请人", select("applicant", people, d.applicant)), qbox], async (form) => {
+    collect("application", "代办服务申请", [label("服务事项", itemSel), label("申请人", select("applicant", people, d.applicant)), qbox], async (form) => {
       const answers = {};
       for (const input of form.querySelectorAll("[name^=q_]")) if (input.value.trim()) answers[input.name.slice(2)] = input.value.trim();
       const data = { item_code: itemSel.value, applicant: Number(form.elements.applicant.value), answers };
@@ -446,7 +453,7 @@
   function openResubmit(a, previous) {
     const d = (previous && previous.data) || {};
     const inputs = (a.missing || []).map((m) => label(m.name, photoInput("m_" + m.code)));
-    sheet(`补正 ${a.number || ""}`, [...inputs, label("补正说明", textarea("note", d.note))], async (form) => {
+    collect("application", `补正 ${a.number || ""}`, [...inputs, label("补正说明", textarea("note", d.note))], async (form) => {
       const materials = [];
       for (const m of a.missing || []) {
         const photo = await photoOf(form, "m_" + m.code, false);
