@@ -84,6 +84,7 @@ def test_case_reporters_exactly_the_final_resident_reports_past_the_period():
         assert Case.objects.get(pk=case.pk).reporter_phone == "13907249876"
     entry = AuditEntry.objects.filter(action="privacy.erase_reporter").latest("id")
     assert closed_old.pk in entry.changes["ids"] and "13907249876" not in str(entry.changes)
+    assert retention.purge().beyond.cases == 0  # nothing is due twice
 
 
 def test_a_held_persons_phone_keeps_their_cases_and_messages():
@@ -131,6 +132,8 @@ def test_intake_logs_past_the_period_are_cleared_and_kept():
     assert OutboundSms.objects.get(pk=sms_old.pk).status  # the row stays for the SMS bill
     assert InboundMessage.objects.get(pk=recent.pk).body == "楼道堆放杂物"
     assert OutboundSms.objects.get(pk=sms_new.pk).phone == "13907243333"
+    again = retention.purge().beyond
+    assert (again.inbound, again.outbound) == (0, 0)
 
 
 def test_short_lived_sessions_and_codes_are_deleted_after_the_bound():
@@ -208,3 +211,9 @@ def test_files_of_erased_residents_go_except_while_still_open(tmp_path, capsys, 
     assert all(f.exists() for f in open_files) and Claim.objects.get(pk=pending.pk).evidence_file
     assert still_open.app.number in out and "尚在办理中" in out
     assert all(m.file for m in ApplicationMaterial.objects.filter(application=active.app))
+    # Once the application is closed, the next run takes its files.
+    Application.objects.filter(pk=still_open.app.pk).update(state="withdrawn")
+    with django_capture_on_commit_callbacks(execute=True):
+        again = retention.purge().beyond
+    assert again.materials == len(open_files) and not any(f.exists() for f in open_files)
+    assert retention.purge().beyond.materials == 0
