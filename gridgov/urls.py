@@ -10,6 +10,7 @@ urlpatterns = [
     re_path(r"^api/(?P<rest>.*)$", core_views.api_not_found),
     path("accounts/", include("gridgov.accounts.urls")),
     path("regions/", include("gridgov.regions.urls")),
+    path("people/import/", include("gridgov.people.import_urls")),
     path("people/", include("gridgov.people.urls")),
     path("visits/", include("gridgov.visits.urls")),
     path("cases/", include("gridgov.cases.urls")),

@@ -180,6 +180,8 @@ def application_get(*, user, application_id) -> ApplicationDetail:
 def material_open(*, user, application_id, material_id):
     """(open file, content type, download name) of a material, for a user who may see the application."""
     material = access.access_material(user, application_id, material_id)
+    if not material.file:  # erased with its owner's personal data (privacy.sweeps): the row stays
+        raise NotFound("材料文件已按个人信息保存期限删除")
     try:
         handle = material.file.open("rb")
     except FileNotFoundError:

@@ -110,6 +110,7 @@ def _render_list(request, form, *, valid: bool, filters: dict, status: int = 200
         "form": form, "page": page, "page_range": page_range, "filtered": bool(filters), "valid": valid,
         "exact": bool(filters.get("id_index") or filters.get("phone_index")),
         "can_export": can(request.user, "people.export"),
+        "can_import": can(request.user, "people.import"),
         "can_export_unmasked": can(request.user, "people.export.unmasked"),
         "export_filters": filters,
     }, status=status)

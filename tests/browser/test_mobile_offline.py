@@ -136,6 +136,7 @@ def test_a_refused_item_shows_its_reason_and_can_be_resent(phone):
     page.select_option("select[name=category]", "E0102")
     page.fill("textarea[name=description]", "路灯不亮")
     page.click("#sheet button[type=submit]")
+    page.wait_for_selector("#outbox-count[data-n='1']")  # saved in IndexedDB before we move it
     # The report is placed in the neighbouring grid (not the worker's) before it goes out.
     other = phone["grid2"]
     page.evaluate("""async ([lon, lat]) => {

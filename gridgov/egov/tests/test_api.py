@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from gridgov.accounts.choices import Role
 from gridgov.core.testing import ApiClient, assert_error, assert_scoped_endpoint
-from gridgov.egov.models import Application, Payment
+from gridgov.egov.models import Application, ApplicationMaterial, Payment
 
 from . import factories as f
 
@@ -81,6 +81,13 @@ def test_the_whole_story_through_the_api(db):
     assert b"".join(got.streaming_content) == f.PDF
     outsider = ApiClient(f.user(Role.GRID_ADMIN, f.YUANTAI))
     assert outsider.client.get(material["url"], **outsider.headers).status_code == 404
+    # A file erased with its owner's personal data (privacy.sweeps) keeps its row: a 404, not a 500.
+    erased = ApplicationMaterial.objects.get(pk=material["id"])
+    kept_name = erased.file.name
+    ApplicationMaterial.objects.filter(pk=erased.pk).update(file="")
+    got = admin.client.get(material["url"], **admin.headers)
+    assert got.status_code == 404 and got.json()["code"] == "not_found"
+    ApplicationMaterial.objects.filter(pk=erased.pk).update(file=kept_name)
     status, app = admin.post(f"egov/applications/{app['id']}/accept", {"note": "材料齐全"})
     assert status == 200 and app["state"] == "town_review" and app["clock"]["running"]
     status, app = town.post(f"egov/applications/{app['id']}/town-pass", {})
