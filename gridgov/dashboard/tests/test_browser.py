@@ -78,7 +78,7 @@ def test_map_charts_and_drill_down(page, live_server):
     # Click the middle of the map: a village of the town; the page drills down to it.
     box = page.locator("#dash-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_url(re.compile(rf"/dashboard/{HUJI}\d{{3}}/"), timeout=15_000)
+    page.wait_for_url(re.compile(rf"/dashboard/{HUJI}\d{{3}}/"), timeout=45_000)
     page.wait_for_selector("#dash-map[data-state='ready']", timeout=20_000)
     assert not errors, errors
 
