@@ -742,7 +742,7 @@ class _Importer:
 # index pages spread over the resident table's ten indexes; every checkpoint copies them into
 # the database and waits for the disk (fsync), so fewer checkpoints mean fewer waits and pages
 # written once for several batches. Restored when the run ends.
-SQLITE_PRAGMAS = {"cache_size": -65536, "wal_autocheckpoint": 50000}
+SQLITE_PRAGMAS = {"cache_size": -131072, "wal_autocheckpoint": 50000}
 
 
 def _tune_connection(values: dict[str, int] | None = None) -> dict[str, int]:
