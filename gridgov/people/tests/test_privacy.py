@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import re
 import secrets
 import zipfile
 
@@ -59,6 +60,8 @@ def test_the_database_holds_no_plaintext_id_phone_or_health(p):
     assert raw_row(Organisation._meta.db_table, org.pk, ["contact_phone"])["contact_phone"].startswith("g1$")
     everything = "\n".join(raw_text_of_table(t) for t in (
         Resident._meta.db_table, CareTag._meta.db_table, Organisation._meta.db_table, AuditEntry._meta.db_table))
+    # The audit chain's SHA-256 hex digests can spell an 8-digit birth date by chance: leave them out.
+    everything = re.sub(r"\b[0-9a-f]{64}\b", "", everything)
     for secret in (number, number[6:14], "13712345678", "慢性肾衰竭", "尿毒症", "13698765432"):
         assert secret not in everything, secret
     # …and the ORM reads them back in clear, for the code that may.
