@@ -6,6 +6,8 @@ seeds, a DBA's UPDATE — keeps the counts true; `rebuild()` recomputes them aft
 triggers (or to check them).
 """
 
+from contextlib import contextmanager
+
 from django.db import connection, transaction
 
 TABLE = "cases_casecount"
@@ -70,6 +72,26 @@ def rebuild(conn=None) -> int:
         )
         cursor.execute(f"SELECT COUNT(*) FROM {TABLE}")
         return cursor.fetchone()[0]
+
+
+@contextmanager
+def suspended(conn=None):
+    """For a bulk load of cases: the triggers off for the block, then on again and one `rebuild()`.
+
+    Per row, the triggers update one of ~200 count rows; inside one long transaction on PostgreSQL
+    each update leaves a dead version that the next update of the same row must walk past, so a load
+    of 500,000 cases slows down quadratically (docs/performance.md). Call inside a transaction: an
+    error rolls the drop back with the rows.
+    """
+    conn = conn or connection
+    with conn.cursor() as cursor:
+        for sql in trigger_sql(conn.vendor, drop=True):
+            cursor.execute(sql)
+    yield
+    with conn.cursor() as cursor:
+        for sql in trigger_sql(conn.vendor):
+            cursor.execute(sql)
+    rebuild(conn)
 
 
 def by_state(prefixes: tuple[str, ...] | None) -> dict[str, int]:

@@ -191,8 +191,11 @@ def seed_city(*, seed: int = small.DEFAULT_SEED, fraction: float = 1.0,
         from .cases import seed_city_cases
 
         def cases() -> dict:
+            from gridgov.cases import counts as case_counts
+
             bar = Bar("件案件", round(CASES * fraction * 0.97), stream)  # about 3 % fall on no route or the future
-            got = seed_city_cases(seed=seed, total=round(CASES * fraction), now=now, bar=bar)
+            with case_counts.suspended():  # counted once after the load, not once per case
+                got = seed_city_cases(seed=seed, total=round(CASES * fraction), now=now, bar=bar)
             bar.close()
             got["story_case"] = int(bool(small_story_case()))
             return got
@@ -253,14 +256,8 @@ def seed_city(*, seed: int = small.DEFAULT_SEED, fraction: float = 1.0,
         # Planner statistics for the tables that grew from nothing in one go: autovacuum had not looked at
         # them yet, and without statistics PostgreSQL plans the desks' queries as for empty tables (the case
         # list at full scale ran at 8 % of /healthz before, see docs/performance.md).
-        step("整理案件计数表，更新查询统计信息（ANALYZE）")
+        step("更新查询统计信息（ANALYZE）")
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql" and not connection.in_atomic_block:
-                # The cases step updated each town's count row once per case inside one transaction: ~4,000
-                # pages of dead versions for 204 live rows, which every desk's count then reads (6 ms; the
-                # list fell from 48 % to 31 % of /healthz at full scale). Requests in their own transactions
-                # keep it small by page pruning; a bulk load has to compact it.
-                cursor.execute("VACUUM FULL cases_casecount")
             cursor.execute("ANALYZE")
         run(FINISHED, lambda: {"run_seconds": round(time.perf_counter() - started)},
             {"seed": seed, "fraction": fraction, "timings": result.timings})

@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import OuterRef, Subquery
@@ -15,18 +15,27 @@ from gridgov.people.validation import identity_fields
 from .base import BATCH, HEAD, HouseholdPlan, PersonPlan, PopulationPlan
 
 
-def _preparer(field):
+def _preparer(field, vendor: str, connection):
     """How a value of `field` is made ready for the database, or None when it goes as it is.
 
-    The field's own `get_db_prep_save` (encryption, dates, JSON, UUID), except aware datetimes on
-    SQLite: Django stores those as naive UTC text (`adapt_datetimefield_value`), which is done here
-    directly because the settings look-ups around it cost more than the insert itself.
+    The field's own `get_db_prep_save` (encryption, JSON, UUID), except for dates and aware
+    datetimes, which are done here directly because Django's settings look-ups around them cost
+    more than the insert itself: psycopg adapts both on PostgreSQL; on SQLite Django stores a date
+    as its ISO text and an aware datetime as naive UTC text (`adapt_datetimefield_value`).
     """
-    if isinstance(field, models.DateTimeField) and connections[DEFAULT_DB_ALIAS].vendor == "sqlite":
-        utc = connections[DEFAULT_DB_ALIAS].timezone
-        return lambda value, _connection: str(value.astimezone(utc).replace(tzinfo=None))
-    if isinstance(field, EncryptedTextField | models.DateField | models.JSONField | models.UUIDField):
-        return field.get_db_prep_save
+    slow = field.get_db_prep_save  # anything else (a naive datetime, a datetime for a date) goes Django's way
+    if isinstance(field, models.DateTimeField):
+        if vendor == "postgresql":
+            return lambda v: v if type(v) is datetime and v.tzinfo is not None else slow(v, connection)
+        utc = connection.timezone
+        return lambda v: (v.astimezone(utc).isoformat(" ")[:-6] if type(v) is datetime and v.tzinfo is not None
+                          else slow(v, connection))  # [:-6] drops the "+00:00"
+    if isinstance(field, models.DateField):
+        if vendor == "postgresql":
+            return lambda v: v if type(v) is date else slow(v, connection)
+        return lambda v: v.isoformat() if type(v) is date else slow(v, connection)
+    if isinstance(field, EncryptedTextField | models.JSONField | models.UUIDField):
+        return lambda v: slow(v, connection)
     return None
 
 
@@ -45,22 +54,30 @@ def insert_rows(model, fields: list[str], rows: Iterable[tuple], *, prepared: It
     fs = [opts.get_field(name) for name in fields]
     qn = db.ops.quote_name
     table, columns = qn(opts.db_table), ", ".join(qn(f.column) for f in fs)
-    preps = [None if f.name in prepared else _preparer(f) for f in fs]
-    # The same object in a column row after row (the seed's `now`) is prepared once; never for an
-    # encrypted column, where each value must get its own nonce.
-    last = [(None, None)] * len(fs)
-    memo = [not isinstance(f, EncryptedTextField) for f in fs]
+    # Only the columns that need it are touched, row by row; the same object in a column row after
+    # row (the seed's `now`) is prepared once, never for an encrypted column, where each value must
+    # get its own nonce.
+    todo = []
+    for i, f in enumerate(fs):
+        prep = None if f.name in prepared else _preparer(f, db.vendor, db)
+        if prep is not None:
+            todo.append((i, prep, not isinstance(f, EncryptedTextField), [None, None]))
 
-    def prep(i: int, value):
-        if preps[i] is None or value is None:
-            return value
-        if not memo[i]:
-            return preps[i](value, db)
-        seen, done = last[i]
-        if value is not seen:
-            done = preps[i](value, db)
-            last[i] = (value, done)
-        return done
+    def ready(row) -> list:
+        if not todo:
+            return row
+        row = list(row)
+        for i, prep, memo, last in todo:
+            value = row[i]
+            if value is None:
+                continue
+            if memo and value is last[0]:
+                row[i] = last[1]
+                continue
+            row[i] = done = prep(value)
+            if memo:
+                last[0], last[1] = value, done
+        return row
 
     count = 0
     with db.cursor() as cursor:
@@ -68,13 +85,13 @@ def insert_rows(model, fields: list[str], rows: Iterable[tuple], *, prepared: It
             # One COPY: the server parses no statement per row (executemany there runs one INSERT per row).
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row([prep(i, v) for i, v in enumerate(row)])
+                    copy.write_row(ready(row))
                     count += 1
             return count
         sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fs))})"
         batch: list[list] = []
         for row in rows:
-            batch.append([prep(i, v) for i, v in enumerate(row)])
+            batch.append(ready(row))
             if len(batch) >= BATCH:
                 cursor.executemany(sql, batch)
                 count += len(batch)

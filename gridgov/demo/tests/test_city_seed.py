@@ -7,6 +7,7 @@ demo (pytest-django runs transactional tests last) and seeds what it checks itse
 """
 
 import io
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from django.utils import timezone
 from gridgov.accounts.choices import Role
 from gridgov.accounts.models import Assignment
 from gridgov.cases.choices import OPEN_STATES
-from gridgov.cases.models import Case, CaseEvent
+from gridgov.cases.models import Case, CaseCount, CaseEvent
 from gridgov.dashboard.models import Rollup
 from gridgov.demo import city, seed
 from gridgov.demo.city import egov as city_egov
@@ -133,6 +134,17 @@ def test_city_seed_invariants():
         assert [e for e in events if e.to_state][-1].to_state == case.state or case.state == "merged"
         assert case.number.startswith(f"{timezone.localdate(case.created_at):%Y%m%d}")
     assert len(set(Case.objects.values_list("number", flat=True))) == cases
+    # the per-town counts, loaded with their triggers off, equal the rows; and the triggers are back
+    kept = set(CaseCount.objects.filter(n__gt=0).values_list("town_code", "state", "n"))
+    raw_counts = {(town, state, n) for (town, state), n in Counter(
+        (r[:9], s) for r, s in Case.objects.values_list("region_id", "state")).items()}
+    assert kept == raw_counts
+    case = Case.objects.exclude(state="closed").order_by("id").first()
+    before = {s: n for t, s, n in raw_counts if t == case.region_id[:9]}
+    Case.objects.filter(pk=case.pk).update(state="closed")
+    after = dict(CaseCount.objects.filter(town_code=case.region_id[:9]).values_list("state", "n"))
+    assert after["closed"] == before.get("closed", 0) + 1 and after[case.state] == before[case.state] - 1
+    Case.objects.filter(pk=case.pk).update(state=case.state)
 
     # balances equal their ledgers, stocks their movements
     out = io.StringIO()
