@@ -28,7 +28,9 @@ from unittest import mock
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.management.color import no_style
 from django.db import connection, models, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from gridgov.accounts.choices import Role
@@ -64,11 +66,11 @@ from gridgov.cases.services import common
 from gridgov.core import workcal
 from gridgov.core.audit import audit_record
 from gridgov.core.crypto import blind_index
-from gridgov.core.fields import EncryptedTextField
 from gridgov.regions import codes as region_codes
 from gridgov.regions.models import Region
 
 from . import names
+from .people.writing import insert_rows, row_preparer
 
 COUNTY_CODE = "420881"
 DEFAULT_CASES = 3000
@@ -590,48 +592,46 @@ class Planner:
 
 # --- writing ------------------------------------------------------------------------------------------
 
-def insert_rows(model, fields: list[str], rows) -> int:
-    """Plain `INSERT … VALUES` through executemany in batches: bulk_create without a model instance and
-    an SQL string per row. Each value goes through its field's `get_db_prep_save` (encryption, aware
-    datetimes, JSON), so rows are stored as the ORM would store them; no defaults, no signals."""
-    opts = model._meta
-    fs = [opts.get_field(name) for name in fields]
-    qn = connection.ops.quote_name
-    sql = (f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(f.column) for f in fs)}) "
-           f"VALUES ({', '.join(['%s'] * len(fs))})")
-    plain = [isinstance(f, models.CharField | models.TextField | models.IntegerField | models.BooleanField
-                        | models.FloatField | models.ForeignKey) and not isinstance(f, EncryptedTextField)
-             for f in fs]
-    count, batch = 0, []
-    with connection.cursor() as cursor:
-        for row in rows:
-            batch.append([v if plain[i] or v is None else fs[i].get_db_prep_save(v, connection)
-                          for i, v in enumerate(row)])
-            if len(batch) >= BATCH:
-                cursor.executemany(sql, batch)
-                count, batch = count + len(batch), []
-        if batch:
-            cursor.executemany(sql, batch)
-            count += len(batch)
-    return count
+@dataclass
+class Keys:
+    """The primary keys and case numbers a batch of plans takes, handed out in memory, so that rows
+    can be made without reading back what was written (and in another process: city/pipeline.py).
 
+    `counters`: the last case number of each day, as CaseCounter holds it; `save()` writes the days
+    that moved and moves the tables' sequences past the keys handed out.
+    """
 
-def _numbers(plans: list[CasePlan]) -> list[str]:
-    """YYYYMMDD + a daily serial after whatever the counters already hold; the counters move on."""
-    by_day: dict[date, int] = {}
-    days = sorted({timezone.localdate(p.created_at) for p in plans})
-    existing = dict(CaseCounter.objects.filter(day__in=days).values_list("day", "last"))
-    order = sorted(range(len(plans)), key=lambda i: plans[i].created_at)
-    numbers = [""] * len(plans)
-    for i in order:
-        day = timezone.localdate(plans[i].created_at)
-        n = by_day.get(day, existing.get(day, 0)) + 1
-        by_day[day] = n
-        numbers[i] = f"{day:%Y%m%d}{n:05d}"
-    CaseCounter.objects.bulk_create([CaseCounter(day=d, last=0) for d in by_day], ignore_conflicts=True)
-    for day, last in by_day.items():
-        CaseCounter.objects.filter(day=day).update(last=last)
-    return numbers
+    case: int
+    event: int
+    counters: dict[date, int]
+    moved: set[date] = field(default_factory=set)
+
+    @classmethod
+    def read(cls, days=None) -> "Keys":
+        counters = CaseCounter.objects.all() if days is None else CaseCounter.objects.filter(day__in=days)
+        return cls(case=(Case.objects.aggregate(m=Max("pk"))["m"] or 0) + 1,
+                   event=(CaseEvent.objects.aggregate(m=Max("pk"))["m"] or 0) + 1,
+                   counters=dict(counters.values_list("day", "last")))
+
+    def numbers(self, plans: list[CasePlan]) -> list[str]:
+        """YYYYMMDD + a daily serial after whatever the counters hold; the counters move on."""
+        numbers = [""] * len(plans)
+        for i in sorted(range(len(plans)), key=lambda i: plans[i].created_at):
+            day = timezone.localdate(plans[i].created_at)
+            n = self.counters.get(day, 0) + 1
+            self.counters[day] = n
+            self.moved.add(day)
+            numbers[i] = f"{day:%Y%m%d}{n:05d}"
+        return numbers
+
+    def save(self) -> None:
+        CaseCounter.objects.bulk_create([CaseCounter(day=d, last=0) for d in self.moved], ignore_conflicts=True)
+        for day in self.moved:
+            CaseCounter.objects.filter(day=day).update(last=self.counters[day])
+        statements = connection.ops.sequence_reset_sql(no_style(), [Case, CaseEvent])
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
 
 
 def _case_row(plan: CasePlan, number: str, world: World, now: datetime) -> Case:
@@ -699,25 +699,45 @@ def _late_desk_stages(plans: list[CasePlan], planner: "Planner") -> None:
             planner._escalations(plan, stage, clock.deadline, clock.limit_minutes, planner.now)
 
 
-def _write(plans: list[CasePlan], world: World, now: datetime, photos) -> dict[str, int]:
-    numbers = _numbers(plans)
+CASE_FIELDS = [f.name for f in Case._meta.concrete_fields]
+EVENT_FIELDS = ["id", "case", "actor", "actor_name", "actor_role", "action", "from_state", "to_state", "note", "data",
+                "created_at"]
+ATTACHMENT_FIELDS = ["case", "event", "kind", "file", "content_type", "size", "sha256", "original_name",
+                     "uploaded_by", "created_at"]
+DISPATCH_FIELDS = ["case", "department", "role", "is_active", "dispatched_by", "dispatched_at", "ended_at",
+                   "end_reason"]
+# The tables of a batch, in the order they are written (each row's references come first).
+TABLES = [(Case, CASE_FIELDS), (CaseEvent, EVENT_FIELDS), (CaseAttachment, ATTACHMENT_FIELDS),
+          (CaseDispatch, DISPATCH_FIELDS), (ExtensionRequest, None), (Suspension, None), (Evaluation, None)]
+
+
+def _fields(model, names: list[str] | None) -> list[str]:
+    return names or [f.name for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _instance_rows(instances: list[models.Model]) -> list[tuple]:
+    if not instances:
+        return []
+    attnames = [f.attname for f in instances[0]._meta.concrete_fields if not f.primary_key]
+    return [tuple(getattr(obj, a) for a in attnames) for obj in instances]
+
+
+def case_rows(plans: list[CasePlan], world: World, now: datetime, photos, keys: Keys) -> list[list[tuple]]:
+    """The rows of `plans` for each of TABLES, with the keys and numbers `keys` hands out. Pure: no
+    database, so it may run in another process."""
+    numbers = keys.numbers(plans)
     cases = [_case_row(p, n, world, now) for p, n in zip(plans, numbers, strict=True)]
     for case in cases:
+        case.pk, keys.case = keys.case, keys.case + 1
         case.updated_at = now
-    columns = [f for f in Case._meta.concrete_fields if not f.primary_key and f.name != "duplicate_of"]
-    insert_rows(Case, [f.name for f in columns], (tuple(getattr(c, f.attname) for f in columns) for c in cases))
-    ids = dict(Case.objects.filter(number__in=numbers).values_list("number", "pk"))
-    for case in cases:
-        case.pk = ids[case.number]
-    dup = []
     for plan, case in zip(plans, cases, strict=True):
         if plan.duplicate_of is not None:
             case.duplicate_of_id = cases[plan.duplicate_of].pk
-            dup.append(case)
-    if dup:
-        Case.objects.bulk_update(dup, ["duplicate_of"], batch_size=BATCH)
+    attnames = [f.attname for f in Case._meta.concrete_fields]
+    case_table = [tuple(getattr(c, a) for a in attnames) for c in cases]
 
-    event_rows, photo_of = [], []
+    event_rows, attachment_rows = [], []
+    rng = random.Random(sum(len(p.steps) for p in plans))
     for plan, case in zip(plans, cases, strict=True):
         state = ""
         extra = [Step("absorb", at, None, "", None, "", {"merged": cases[idx].pk, "number": cases[idx].number})
@@ -732,27 +752,14 @@ def _write(plans: list[CasePlan], world: World, now: datetime, photos) -> dict[s
             if step.action == "merge":
                 step.data = {"into": cases[plan.duplicate_of].pk, "number": cases[plan.duplicate_of].number}
             to_state = step.to_state if step.to_state is not None else state
-            event_rows.append((case.pk, step.actor, world.name(step.actor), step.role, step.action,
+            event_id, keys.event = keys.event, keys.event + 1
+            event_rows.append((event_id, case.pk, step.actor, world.name(step.actor), step.role, step.action,
                                state if step.action != "report" else "", to_state, step.note, step.data, step.at))
-            if step.photo:
-                photo_of.append((case.pk, step.action, step.at, step.actor))
+            if step.photo:  # the photo hangs on its event
+                name, size, digest = rng.choice(photos)
+                attachment_rows.append((case.pk, event_id, AttachmentKind.PHOTO, name, "image/jpeg", size, digest,
+                                        f"IMG_{_local(step.at):%Y%m%d_%H%M%S}.jpg", step.actor, step.at))
             state = to_state
-    insert_rows(CaseEvent, ["case", "actor", "actor_name", "actor_role", "action", "from_state", "to_state", "note",
-                            "data", "created_at"], event_rows)
-
-    # the photos hang on their events: found again by (case, action, moment)
-    wanted = {(c, a, at) for c, a, at, _u in photo_of}
-    event_ids = {(c, a, at): pk for pk, c, a, at in CaseEvent.objects.filter(
-        case_id__in={c for c, *_ in photo_of}, action__in={a for _c, a, *_ in photo_of},
-    ).values_list("pk", "case_id", "action", "created_at") if (c, a, at) in wanted}
-    rng = random.Random(len(event_rows))
-    attachment_rows = []
-    for case_id, action, at, actor in photo_of:
-        name, size, digest = rng.choice(photos)
-        attachment_rows.append((case_id, event_ids.get((case_id, action, at)), AttachmentKind.PHOTO, name,
-                                "image/jpeg", size, digest, f"IMG_{_local(at):%Y%m%d_%H%M%S}.jpg", actor, at))
-    insert_rows(CaseAttachment, ["case", "event", "kind", "file", "content_type", "size", "sha256", "original_name",
-                                 "uploaded_by", "created_at"], attachment_rows)
 
     dispatches, extensions, suspensions, evaluations = [], [], [], []
     for plan, case in zip(plans, cases, strict=True):
@@ -775,13 +782,33 @@ def _write(plans: list[CasePlan], world: World, now: datetime, photos) -> dict[s
         for v in plan.evaluations:
             evaluations.append(Evaluation(case_id=case.pk, evaluator_id=v["by"], evaluator_kind=v["kind"],
                                           score=v["score"], comment=v["comment"], created_at=v["at"]))
-    insert_rows(CaseDispatch, ["case", "department", "role", "is_active", "dispatched_by", "dispatched_at", "ended_at",
-                               "end_reason"], dispatches)
-    ExtensionRequest.objects.bulk_create(extensions, batch_size=BATCH)
-    Suspension.objects.bulk_create(suspensions, batch_size=BATCH)
-    Evaluation.objects.bulk_create(evaluations, batch_size=BATCH)
-    return {"cases": len(cases), "case_events": len(event_rows), "case_attachments": len(attachment_rows),
-            "case_dispatches": len(dispatches)}
+    return [case_table, event_rows, attachment_rows, dispatches, _instance_rows(extensions),
+            _instance_rows(suspensions), _instance_rows(evaluations)]
+
+
+def write_case_rows(tables: list[list[tuple]], *, prepared: bool = False) -> dict[str, int]:
+    """Writes what `case_rows` made (`prepared`: each row already through `row_preparer`)."""
+    for (model, columns), rows in zip(TABLES, tables, strict=True):
+        fields = _fields(model, columns)
+        insert_rows(model, fields, rows, prepared=fields if prepared else ())
+    return {"cases": len(tables[0]), "case_events": len(tables[1]), "case_attachments": len(tables[2]),
+            "case_dispatches": len(tables[3])}
+
+
+def prepare_case_rows(tables: list[list[tuple]]) -> list[list]:
+    """`case_rows`' rows made ready for the database, as `write_case_rows` would (for another process)."""
+    out = []
+    for (model, columns), rows in zip(TABLES, tables, strict=True):
+        ready = row_preparer(model, _fields(model, columns))
+        out.append([ready(r) for r in rows])
+    return out
+
+
+def _write(plans: list[CasePlan], world: World, now: datetime, photos) -> dict[str, int]:
+    keys = Keys.read({timezone.localdate(p.created_at) for p in plans})
+    counts = write_case_rows(case_rows(plans, world, now, photos, keys))
+    keys.save()
+    return counts
 
 
 def _created_times(rng: random.Random, count: int, now: datetime, days: int) -> list[datetime]:

@@ -16,7 +16,6 @@ import copy
 import random
 from datetime import datetime, timedelta
 from itertools import accumulate
-from unittest import mock
 
 import numpy as np
 from django.utils import timezone
@@ -26,10 +25,10 @@ from gridgov.cases.models import CaseCategory
 from gridgov.regions import codes as region_codes
 
 from .. import cases as demo_cases
-from ..people import insert_rows as fast_insert_rows
 from . import season
+from .pipeline import batches
 
-CHUNK = 10_000  # plans written at once; also bounds the `number IN (…)` look-ups on SQLite
+CHUNK = 10_000  # plans made and written at once
 WEEKS = 52
 
 
@@ -106,29 +105,35 @@ def seed_city_cases(*, seed: int, total: int, now: datetime, bar=None) -> dict[s
 
     templates = [p for plans in chunks for p in plans if _finished(p)]
     template_day = np.array([(timezone.localdate(p.created_at) - first).days for p in templates])
-    counts = {"cases": 0, "case_events": 0, "case_attachments": 0, "case_dispatches": 0, "cases_moved_back": 0}
     photos = demo_cases.demo_photos()
+    keys = demo_cases.Keys.read()  # every day's counter: the copies land on any day of the five years
 
-    def write(plans) -> None:
-        # The small demo's writer prepares every value through its field on both backends; the
-        # people writer has the same contract and uses COPY on PostgreSQL, several times faster.
-        with mock.patch.object(demo_cases, "insert_rows", fast_insert_rows):
-            written = demo_cases._write(plans, world, now, photos)
-        for key, value in written.items():
-            counts[key] = counts.get(key, 0) + value
+    def produce():
+        """Each chunk's rows, ready for the database, oldest first (case numbers and ids run with
+        time); last, the day counters. Pure: it may run in a second process (pipeline.py)."""
+        for years_back in range(4, 0, -1):
+            by = timedelta(weeks=-WEEKS * years_back)
+            target = template_day - 364 * years_back
+            ok = target >= 0
+            ratio = np.where(ok, w[np.clip(target, 0, days - 1)] / w[template_day], 0.0)
+            keep = np.flatnonzero(nrng.random(len(templates)) < ratio)
+            for lo in range(0, len(keep), CHUNK):
+                moved = [_moved(templates[i], by) for i in keep[lo:lo + CHUNK]]
+                rows = demo_cases.case_rows(moved, world, now, photos, keys)
+                yield {"tables": demo_cases.prepare_case_rows(rows), "moved": len(moved)}
+        for plans in chunks:
+            rows = demo_cases.case_rows(plans, world, now, photos, keys)
+            yield {"tables": demo_cases.prepare_case_rows(rows), "moved": 0}
+        yield {"keys": keys}
+
+    counts = {"cases": 0, "case_events": 0, "case_attachments": 0, "case_dispatches": 0, "cases_moved_back": 0}
+    for batch in batches(produce):
+        if "keys" in batch:
+            batch["keys"].save()
+            continue
+        for key, value in demo_cases.write_case_rows(batch["tables"], prepared=True).items():
+            counts[key] += value
+        counts["cases_moved_back"] += batch["moved"]
         if bar:
-            bar.add(len(plans))
-
-    for years_back in range(4, 0, -1):  # oldest first, so case numbers and ids run with time
-        by = timedelta(weeks=-WEEKS * years_back)
-        target = template_day - 364 * years_back
-        ok = target >= 0
-        ratio = np.where(ok, w[np.clip(target, 0, days - 1)] / w[template_day], 0.0)
-        keep = np.flatnonzero(nrng.random(len(templates)) < ratio)
-        for lo in range(0, len(keep), CHUNK):
-            moved = [_moved(templates[i], by) for i in keep[lo:lo + CHUNK]]
-            counts["cases_moved_back"] += len(moved)
-            write(moved)
-    for plans in chunks:
-        write(plans)
+            bar.add(len(batch["tables"][0]))
     return counts

@@ -49,6 +49,8 @@ from gridgov.points.models import (
 
 from .. import points as demo_points
 from ..people import insert_rows
+from ..people.writing import row_preparer
+from .pipeline import batches
 
 ENTRIES = 2_000_000
 HOUSEHOLD_SHARE = 0.35  # households with a points account at the end of the five years
@@ -64,6 +66,9 @@ CLAIM_FIELDS = ["id", "region", "subject", "item", "points", "occurred_on", "des
 ORDER_FIELDS = ["id", "region", "subject", "goods", "shop", "quantity", "unit_cost", "total_cost", "status",
                 "placed_by", "placed_at", "fulfilled_at", "fulfilled_by", "cancelled_at", "cancelled_by",
                 "cancel_reason"]
+VOTE_FIELDS = ["claim", "member", "decision", "reason", "created_at"]
+EVENT_FIELDS = ["claim", "action", "from_status", "to_status", "actor", "note", "created_at"]
+MOVE_FIELDS = ["goods", "delta", "reason", "order", "actor", "note", "created_at"]
 ENTRY_FIELDS = ["region", "subject", "kind", "delta", "score_delta", "item", "claim", "order", "reference",
                 "occurred_on", "actor", "posted_at", "idempotency_key"]
 
@@ -175,112 +180,125 @@ def seed_city_points(*, seed: int, total: int, now: datetime, bar=None) -> dict[
         goods_by_town[g[2]].append(list(g))
 
     claim_id, order_id = _next_id(Claim), _next_id(Order)
-    claims, votes, events, entries, orders, moves = [], [], [], [], [], []
     first_claim = claim_id
-    # earned, spendable (refunds of cancelled orders apart), spent, awards until the next visit to the
-    # shop, refunds: an order is checked against the points it finds without later refunds, so the
-    # spendable points are never negative at any moment of the timeline.
-    state = [[0, 0, 0, int(nrng.integers(*REDEEM_EVERY)), 0] for _ in subjects]
-    recent = today - timedelta(days=10)
-    counts = defaultdict(int)
-    text = {c: f"{items[c].name}" for c in code_of.values()}
+    tables = [(Claim, CLAIM_FIELDS), (ClaimVote, VOTE_FIELDS), (ClaimEvent, EVENT_FIELDS), (Order, ORDER_FIELDS),
+              (LedgerEntry, ENTRY_FIELDS), (StockMovement, MOVE_FIELDS)]
 
-    def write():
-        insert_rows(Claim, CLAIM_FIELDS, claims)
-        insert_rows(ClaimVote, ["claim", "member", "decision", "reason", "created_at"], votes)
-        insert_rows(ClaimEvent, ["claim", "action", "from_status", "to_status", "actor", "note", "created_at"], events)
-        insert_rows(Order, ORDER_FIELDS, orders)
-        insert_rows(LedgerEntry, ENTRY_FIELDS, entries)
-        insert_rows(StockMovement, ["goods", "delta", "reason", "order", "actor", "note", "created_at"], moves)
-        for rows in (claims, votes, events, orders, entries, moves):
-            rows.clear()
+    def produce():
+        """The claims, votes, events, orders, entries and stock movements, 50,000 claims at a time
+        (prepared for the database), then the balances, the goods' stock changes and the counts.
+        Pure after the reads above: it may run in a second process (pipeline.py)."""
+        nonlocal claim_id, order_id
+        claims, votes, events, entries, orders, moves = [], [], [], [], [], []
+        ready = [row_preparer(model, fields) for model, fields in tables]
+        # earned, spendable (refunds of cancelled orders apart), spent, awards until the next visit to
+        # the shop, refunds: an order is checked against the points it finds without later refunds, so
+        # the spendable points are never negative at any moment of the timeline.
+        state = [[0, 0, 0, int(nrng.integers(*REDEEM_EVERY)), 0] for _ in subjects]
+        recent = today - timedelta(days=10)
+        counts = defaultdict(int)
+        text = {c: f"{items[c].name}" for c in code_of.values()}
 
-    day0 = first
-    for si, ik, d in awards.tolist():
-        s = subjects[si]
-        is_household = si < n_households
-        region = s[0]
-        village = region[:12]
-        sid = s[5] if not is_household else s[4]
-        item = items[code_of[ik]]
-        occurred = day0 + timedelta(days=d)
-        worker = staff.workers.get(region) or staff.admins.get(village)
-        cadres = staff.cadres.get(village) or []
-        created = timezone.make_aware(datetime.combine(occurred, time(rng.randint(8, 18), rng.randint(0, 59))))
-        if created >= now or worker is None:
-            continue
-        cid = claim_id
-        claim_id += 1
-        channel = rng.choice(CHANNELS)
-        source = ClaimSource.GRID_WORKER.value if is_household else rng.choice(
-            [ClaimSource.GRID_WORKER.value, ClaimSource.SELF.value, ClaimSource.NEIGHBOUR.value])
-        pts = item.points_min if item.is_fixed else rng.randint(item.points_min, item.points_max)
-        roll = rng.random()
-        # a claim entered in the last few hours is still waiting for its cadre
-        status = (ClaimStatus.PENDING if (occurred > recent and roll < 0.5) or not cadres
-                  or created > now - timedelta(hours=4)
-                  else ClaimStatus.REJECTED if roll > 0.98 else ClaimStatus.POSTED).value
-        events.append((cid, ClaimAction.SUBMIT.value, "", ClaimStatus.PENDING.value, worker,
-                       f"{ClaimSource(source).label}·{ClaimChannel(channel).label}", created))
-        decided, reason = None, ""
-        if status != ClaimStatus.PENDING:
-            voter = rng.choice(cadres)
-            decided = min(created + timedelta(hours=rng.randint(3, 40)), now - timedelta(minutes=1))
-            if status == ClaimStatus.REJECTED:
-                reason = rng.choice(demo_points.REJECT_REASONS)
-                votes.append((cid, voter, Vote.REJECT.value, reason, decided))
-                events.append((cid, ClaimAction.REFUSE.value, ClaimStatus.PENDING.value, status, voter, reason,
-                               decided))
-            else:
-                votes.append((cid, voter, Vote.APPROVE.value, "", decided))
-                events.append((cid, ClaimAction.APPROVE.value, ClaimStatus.PENDING.value, ClaimStatus.PENDING.value,
-                               voter, "同意（1/1）", decided))
-                events.append((cid, ClaimAction.POST.value, ClaimStatus.PENDING.value, status, voter,
-                               f"+{pts} 分入账", decided))
-                st = state[si]
-                st[0] += pts
-                st[1] += pts
-                entries.append((region, sid, EntryKind.AWARD.value, pts, pts, item.pk, cid, None, item.name, occurred,
-                                voter, decided, f"claim:{cid}"))
-                counts["awards"] += 1
-                if not is_household:
-                    hi = s[4]
-                    h = households[hi]
-                    state[hi][0] += pts
-                    counts["entries"] += 1
-                    entries.append((h[0], h[4], EntryKind.ROLLUP.value, 0, pts, None, cid, None,
-                                    f"{s[1]}：{item.name}", occurred, voter, decided, f"claim:{cid}:rollup"))
-                st[3] -= 1
-                if st[3] <= 0:
-                    st[3] = int(nrng.integers(*REDEEM_EVERY))
-                    # after every award processed so far is posted (they were decided within 3 days)
-                    placed = max(decided, created + timedelta(days=3)) + timedelta(days=rng.randint(0, 20),
-                                                                                   hours=rng.randint(0, 6))
-                    stock = goods_by_town.get(region[:9], [])
-                    affordable = [g for g in stock if g[5] <= st[1]]
-                    if placed < now - timedelta(hours=1) and affordable:
-                        g = rng.choice(affordable)
-                        oid = order_id
-                        order_id += 1
-                        _order(rng, oid, g, s, sid, region, worker, placed, now, st, orders, entries, moves, counts)
-        claims.append((cid, region, sid, item.pk, pts, occurred, f"{s[1]}：{text[item.code]}。", item.name, channel,
-                       source, "", "", "", status, False, 1, worker, created, decided, reason))
-        if len(claims) >= 50_000:
-            write()
+        def flush():
+            out = [[prep(r) for r in rows] for prep, rows in
+                   zip(ready, (claims, votes, events, orders, entries, moves), strict=True)]
+            n = len(claims)
+            for rows in (claims, votes, events, orders, entries, moves):
+                rows.clear()
+            return {"rows": out, "claims": n}
+
+        day0 = first
+        for si, ik, d in awards.tolist():
+            s = subjects[si]
+            is_household = si < n_households
+            region = s[0]
+            village = region[:12]
+            sid = s[5] if not is_household else s[4]
+            item = items[code_of[ik]]
+            occurred = day0 + timedelta(days=d)
+            worker = staff.workers.get(region) or staff.admins.get(village)
+            cadres = staff.cadres.get(village) or []
+            created = timezone.make_aware(datetime.combine(occurred, time(rng.randint(8, 18), rng.randint(0, 59))))
+            if created >= now or worker is None:
+                continue
+            cid = claim_id
+            claim_id += 1
+            channel = rng.choice(CHANNELS)
+            source = ClaimSource.GRID_WORKER.value if is_household else rng.choice(
+                [ClaimSource.GRID_WORKER.value, ClaimSource.SELF.value, ClaimSource.NEIGHBOUR.value])
+            pts = item.points_min if item.is_fixed else rng.randint(item.points_min, item.points_max)
+            roll = rng.random()
+            # a claim entered in the last few hours is still waiting for its cadre
+            status = (ClaimStatus.PENDING if (occurred > recent and roll < 0.5) or not cadres
+                      or created > now - timedelta(hours=4)
+                      else ClaimStatus.REJECTED if roll > 0.98 else ClaimStatus.POSTED).value
+            events.append((cid, ClaimAction.SUBMIT.value, "", ClaimStatus.PENDING.value, worker,
+                           f"{ClaimSource(source).label}·{ClaimChannel(channel).label}", created))
+            decided, reason = None, ""
+            if status != ClaimStatus.PENDING:
+                voter = rng.choice(cadres)
+                decided = min(created + timedelta(hours=rng.randint(3, 40)), now - timedelta(minutes=1))
+                if status == ClaimStatus.REJECTED:
+                    reason = rng.choice(demo_points.REJECT_REASONS)
+                    votes.append((cid, voter, Vote.REJECT.value, reason, decided))
+                    events.append((cid, ClaimAction.REFUSE.value, ClaimStatus.PENDING.value, status, voter, reason,
+                                   decided))
+                else:
+                    votes.append((cid, voter, Vote.APPROVE.value, "", decided))
+                    events.append((cid, ClaimAction.APPROVE.value, ClaimStatus.PENDING.value, ClaimStatus.PENDING.value,
+                                   voter, "同意（1/1）", decided))
+                    events.append((cid, ClaimAction.POST.value, ClaimStatus.PENDING.value, status, voter,
+                                   f"+{pts} 分入账", decided))
+                    st = state[si]
+                    st[0] += pts
+                    st[1] += pts
+                    entries.append((region, sid, EntryKind.AWARD.value, pts, pts, item.pk, cid, None, item.name,
+                                    occurred, voter, decided, f"claim:{cid}"))
+                    counts["awards"] += 1
+                    if not is_household:
+                        hi = s[4]
+                        h = households[hi]
+                        state[hi][0] += pts
+                        counts["entries"] += 1
+                        entries.append((h[0], h[4], EntryKind.ROLLUP.value, 0, pts, None, cid, None,
+                                        f"{s[1]}：{item.name}", occurred, voter, decided, f"claim:{cid}:rollup"))
+                    st[3] -= 1
+                    if st[3] <= 0:
+                        st[3] = int(nrng.integers(*REDEEM_EVERY))
+                        # after every award processed so far is posted (they were decided within 3 days)
+                        placed = max(decided, created + timedelta(days=3)) + timedelta(days=rng.randint(0, 20),
+                                                                                       hours=rng.randint(0, 6))
+                        stock = goods_by_town.get(region[:9], [])
+                        affordable = [g for g in stock if g[5] <= st[1]]
+                        if placed < now - timedelta(hours=1) and affordable:
+                            g = rng.choice(affordable)
+                            oid = order_id
+                            order_id += 1
+                            _order(rng, oid, g, s, sid, region, worker, placed, now, st, orders, entries, moves, counts)
+            claims.append((cid, region, sid, item.pk, pts, occurred, f"{s[1]}：{text[item.code]}。", item.name, channel,
+                           source, "", "", "", status, False, 1, worker, created, decided, reason))
+            if len(claims) >= 50_000:
+                yield flush()
+        yield flush()
+        # Balances of the new accounts; the goods' stock follows their movements.
+        balances = [((s[5] if i >= n_households else s[4]), st[0], st[2] - st[4], st[1] + st[4], now)
+                    for i, (s, st) in enumerate(zip(subjects, state, strict=True))]
+        stock = {g[0]: g[7] for goods in goods_by_town.values() for g in goods if g[7:]}
+        yield {"balances": balances, "stock": stock, "counts": dict(counts), "claim_id": claim_id}
+
+    final = {}
+    for batch in batches(produce):
+        if "rows" in batch:
+            for (model, fields), rows in zip(tables, batch["rows"], strict=True):
+                insert_rows(model, fields, rows, prepared=fields)
             if bar:
-                bar.add(50_000)
-    write()
-    if bar:
-        bar.add(len(awards) % 50_000)
-
-    # Balances of the new accounts; the goods' stock follows their movements.
-    insert_rows(Balance, ["subject", "earned", "spent", "spendable", "updated_at"],
-                [((s[5] if i >= n_households else s[4]), st[0], st[2] - st[4], st[1] + st[4], now)
-                 for i, (s, st) in enumerate(zip(subjects, state, strict=True))])
-    for goods in goods_by_town.values():
-        for g in goods:
-            if g[7:]:
-                Goods.objects.filter(pk=g[0]).update(stock=F("stock") + g[7])
+                bar.add(batch["claims"])
+        else:
+            final = batch
+    insert_rows(Balance, ["subject", "earned", "spent", "spendable", "updated_at"], final["balances"])
+    for gid, delta in final["stock"].items():
+        Goods.objects.filter(pk=gid).update(stock=F("stock") + delta)
+    counts, claim_id = final["counts"], final["claim_id"]
     demo_points._reset_sequences([Subject, Claim, Order])
     return {"points_subjects_bulk": len(subjects), "points_claims_bulk": claim_id - first_claim,
             "points_entries_bulk": counts["entries"] + counts["awards"], "points_awards_bulk": counts["awards"],

@@ -18,8 +18,8 @@ from .base import BATCH, HEAD, HouseholdPlan, PersonPlan, PopulationPlan
 def _preparer(field, vendor: str, connection):
     """How a value of `field` is made ready for the database, or None when it goes as it is.
 
-    The field's own `get_db_prep_save` (encryption, JSON, UUID), except for dates and aware
-    datetimes, which are done here directly because Django's settings look-ups around them cost
+    The field's own `get_db_prep_save` (encryption, UUID), except for dates, aware datetimes and
+    JSON, which are done here directly because Django's settings look-ups around them cost
     more than the insert itself: psycopg adapts both on PostgreSQL; on SQLite Django stores a date
     as its ISO text and an aware datetime as naive UTC text (`adapt_datetimefield_value`).
     """
@@ -34,36 +34,34 @@ def _preparer(field, vendor: str, connection):
         if vendor == "postgresql":
             return lambda v: v if type(v) is date else slow(v, connection)
         return lambda v: v.isoformat() if type(v) is date else slow(v, connection)
+    if isinstance(field, models.JSONField) and field.encoder is None:
+        # Django's adapt_json_value is json.dumps on SQLite and a Jsonb of json.dumps on PostgreSQL,
+        # whose text COPY parses the same text into the same jsonb
+        return lambda v: json.dumps(v) if type(v) is dict or type(v) is list else slow(v, connection)
     if isinstance(field, EncryptedTextField | models.JSONField | models.UUIDField):
         return lambda v: slow(v, connection)
     return None
 
 
-def insert_rows(model, fields: list[str], rows: Iterable[tuple], *, prepared: Iterable[str] = ()) -> int:
-    """Rows straight into the table: `COPY … FROM STDIN` on PostgreSQL, `INSERT … VALUES` through
-    `executemany` in batches elsewhere. What `bulk_create` does without building a model instance
-    and an SQL string per row, which for this many rows is most of its cost.
+def row_preparer(model, fields: list[str], *, prepared: Iterable[str] = ()) -> Callable[[tuple], list | tuple]:
+    """A function that makes one row of `fields` ready for the database, as `insert_rows` does.
 
-    Values go through their field's own `get_db_prep_save` where it matters, so encryption, aware
-    datetimes and JSON are stored exactly as the ORM would store them. No signals, no defaults:
-    every column the table needs must be in `fields` (auto_now columns included). Columns named in
-    `prepared` already hold database values.
+    For rows made in another process (city/pipeline.py): that process prepares them and the writer
+    passes `prepared=fields`. Only the columns that need it are touched; the same object in a column
+    row after row (the seed's `now`) is prepared once, never for an encrypted column, where each
+    value must get its own nonce.
     """
-    opts = model._meta
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the `connection` proxy costs a lookup per use
-    fs = [opts.get_field(name) for name in fields]
-    qn = db.ops.quote_name
-    table, columns = qn(opts.db_table), ", ".join(qn(f.column) for f in fs)
-    # Only the columns that need it are touched, row by row; the same object in a column row after
-    # row (the seed's `now`) is prepared once, never for an encrypted column, where each value must
-    # get its own nonce.
+    opts = model._meta
+    skip = set(prepared)
     todo = []
-    for i, f in enumerate(fs):
-        prep = None if f.name in prepared else _preparer(f, db.vendor, db)
+    for i, name in enumerate(fields):
+        f = opts.get_field(name)
+        prep = None if name in skip else _preparer(f, db.vendor, db)
         if prep is not None:
             todo.append((i, prep, not isinstance(f, EncryptedTextField), [None, None]))
 
-    def ready(row) -> list:
+    def ready(row):
         if not todo:
             return row
         row = list(row)
@@ -79,6 +77,25 @@ def insert_rows(model, fields: list[str], rows: Iterable[tuple], *, prepared: It
                 last[0], last[1] = value, done
         return row
 
+    return ready
+
+
+def insert_rows(model, fields: list[str], rows: Iterable[tuple], *, prepared: Iterable[str] = ()) -> int:
+    """Rows straight into the table: `COPY … FROM STDIN` on PostgreSQL, `INSERT … VALUES` through
+    `executemany` in batches elsewhere. What `bulk_create` does without building a model instance
+    and an SQL string per row, which for this many rows is most of its cost.
+
+    Values go through their field's own `get_db_prep_save` where it matters, so encryption, aware
+    datetimes and JSON are stored exactly as the ORM would store them. No signals, no defaults:
+    every column the table needs must be in `fields` (auto_now columns included). Columns named in
+    `prepared` already hold database values.
+    """
+    opts = model._meta
+    db = connections[DEFAULT_DB_ALIAS]
+    qn = db.ops.quote_name
+    table, columns = qn(opts.db_table), ", ".join(qn(opts.get_field(name).column) for name in fields)
+    ready = row_preparer(model, fields, prepared=prepared)
+
     count = 0
     with db.cursor() as cursor:
         if db.vendor == "postgresql":
@@ -88,7 +105,7 @@ def insert_rows(model, fields: list[str], rows: Iterable[tuple], *, prepared: It
                     copy.write_row(ready(row))
                     count += 1
             return count
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fs))})"
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
         batch: list[list] = []
         for row in rows:
             batch.append(ready(row))
