@@ -33,8 +33,10 @@ from gridgov.regions.models import Region
 
 from .. import people as population
 from .. import seed as small
+from ..people.base import IdNumbers, Phones
 from ..reference import ensure_reference_data
 from .indexes import indexes_set_aside
+from .pipeline import batches
 from .progress import Bar
 
 RESIDENTS = 1_050_000
@@ -163,12 +165,28 @@ def seed_city(*, seed: int = small.DEFAULT_SEED, fraction: float = 1.0,
         bar = Bar("个网格的人口", GRIDS, stream)
         people = {"households": 0, "residents": 0, "care_tags": 0}
 
-        def town(grids: list[str]) -> dict:
-            from gridgov.people.models import Address, CareTag, House, Household, Resident
+        from gridgov.people.models import Address, CareTag, House, Household, Resident
 
+        pending = [grids for grids in chunks if f"people:{grids[0][:9]}" not in done]
+        infos = {g.code: g for g in population.load_grids()} if pending else {}
+        registered = set(Resident.objects.exclude(id_number_index="").values_list("id_number_index", flat=True))
+
+        def plans():
+            """The towns' plans, in order, made in a second process while the last one is written."""
+            ids, phones = IdNumbers(registered), Phones()
+            for grids in pending:
+                yield population.plan_population([infos[code] for code in grids], seed=seed, today=today,
+                                                 per_grid=per_grid, ids=ids, phones=phones)
+
+        planned = batches(plans, depth=2)
+
+        def town(grids: list[str]) -> dict:
+            plan = next(planned)
+            assert plan.households[0].grid[:9] == grids[0][:9]
             # the writer finds its rows again through the indexes: only the foreign keys are set aside
             with indexes_set_aside(Address, House, Household, Resident, CareTag, indexes=False):
-                got = population.seed_people(seed=seed, per_grid=per_grid, visit_days=0, grids=grids, now=now)
+                got = population.seed_people(seed=seed, per_grid=per_grid, visit_days=0, grids=grids, now=now,
+                                             plan=plan)
             return {k: v for k, v in got.items() if k in people}
 
         for grids in chunks:
@@ -177,6 +195,7 @@ def seed_city(*, seed: int = small.DEFAULT_SEED, fraction: float = 1.0,
             for key in people:
                 people[key] += counts.pop(key, 0)
             bar.add(len(grids))
+        planned.close()
         bar.close()
         counts.update(people)
         step(f"人口：{people['households']:,} 户、{people['residents']:,} 人、"

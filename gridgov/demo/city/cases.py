@@ -56,13 +56,30 @@ def _shift(value, by: timedelta):
     return value
 
 
-def _moved(plan, by: timedelta):
+def _timed(value) -> bool:
+    """Whether a plan's value holds a datetime anywhere (then a moved copy needs its own)."""
+    if isinstance(value, datetime):
+        return True
+    if isinstance(value, list | tuple):
+        return any(_timed(v) for v in value)
+    if isinstance(value, dict):
+        return any(_timed(v) for v in value.values())
+    return False
+
+
+def _moved(plan, by: timedelta, timed: dict[int, list[bool]]):
+    """A copy of a finished plan `by` earlier. `timed` remembers, per template, which steps' data hold
+    datetimes: the others share their template's data (read only from here on), which is most of them."""
+    flags = timed.get(id(plan))
+    if flags is None:
+        flags = timed[id(plan)] = [_timed(s.data) for s in plan.steps]
     twin = copy.copy(plan)
     twin.created_at = plan.created_at + by
     twin.steps = [copy.copy(s) for s in plan.steps]
-    for s in twin.steps:
+    for s, flag in zip(twin.steps, flags, strict=True):
         s.at = s.at + by
-        s.data = _shift(s.data, by)
+        if flag:
+            s.data = _shift(s.data, by)
     for name in ("dispatches", "extensions", "suspensions", "evaluations"):
         setattr(twin, name, _shift(getattr(plan, name), by))
     twin.handle_clock = _shift(plan.handle_clock, by)
@@ -111,6 +128,7 @@ def seed_city_cases(*, seed: int, total: int, now: datetime, bar=None) -> dict[s
     def produce():
         """Each chunk's rows, ready for the database, oldest first (case numbers and ids run with
         time); last, the day counters. Pure: it may run in a second process (pipeline.py)."""
+        timed: dict[int, list[bool]] = {}
         for years_back in range(4, 0, -1):
             by = timedelta(weeks=-WEEKS * years_back)
             target = template_day - 364 * years_back
@@ -118,7 +136,7 @@ def seed_city_cases(*, seed: int, total: int, now: datetime, bar=None) -> dict[s
             ratio = np.where(ok, w[np.clip(target, 0, days - 1)] / w[template_day], 0.0)
             keep = np.flatnonzero(nrng.random(len(templates)) < ratio)
             for lo in range(0, len(keep), CHUNK):
-                moved = [_moved(templates[i], by) for i in keep[lo:lo + CHUNK]]
+                moved = [_moved(templates[i], by, timed) for i in keep[lo:lo + CHUNK]]
                 rows = demo_cases.case_rows(moved, world, now, photos, keys)
                 yield {"tables": demo_cases.prepare_case_rows(rows), "moved": len(moved)}
         for plans in chunks:

@@ -56,14 +56,16 @@ def grid_workers() -> dict[str, int]:
 
 def seed_people(*, seed: int, per_grid: int = DEFAULT_PER_GRID, visit_days: int = DEFAULT_VISIT_DAYS,
                 grids: list[str] | None = None, now: datetime | None = None,
-                progress: Callable[[str], None] = lambda s: None) -> dict[str, int]:
+                progress: Callable[[str], None] = lambda s: None, plan: PopulationPlan | None = None) -> dict[str, int]:
     """Writes the population of every grid (or of `grids`), its tags and `visit_days` days of
-    visits by each grid's worker, with one audit row. Call inside a transaction."""
+    visits by each grid's worker, with one audit row. Call inside a transaction. `plan`: those
+    grids' plan, made beforehand (the city seed makes the next town's while one is written)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     grid_infos = load_grids(grids)
-    registered = set(Resident.objects.exclude(id_number_index="").values_list("id_number_index", flat=True))
-    plan = plan_population(grid_infos, seed=seed, today=today, per_grid=per_grid, registered=registered)
+    if plan is None:
+        registered = set(Resident.objects.exclude(id_number_index="").values_list("id_number_index", flat=True))
+        plan = plan_population(grid_infos, seed=seed, today=today, per_grid=per_grid, registered=registered)
     progress(f"人口已生成：{len(plan.households):,} 户")
     counts = write_population(plan, now=now, progress=progress)
     li = next((p.pk for _h, p in plan.people() if p.name == "李春艳"), None)

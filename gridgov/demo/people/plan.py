@@ -24,12 +24,15 @@ TAG_SHARES = {"dibao": 0.03, "dibao_marginal": 0.015}
 
 
 def plan_population(grids: list[GridInfo], *, seed: int, today: date, per_grid: int = DEFAULT_PER_GRID,
-                    registered: set[str] | frozenset[str] = frozenset()) -> PopulationPlan:
+                    registered: set[str] | frozenset[str] = frozenset(), ids: IdNumbers | None = None,
+                    phones: Phones | None = None) -> PopulationPlan:
     """Households, residents and tags for every grid (pure: same arguments, same plan).
 
     `registered`: blind indexes of ID numbers already in the database, which are not handed out.
+    `ids`, `phones`: the numbers handed out so far, shared by the plans of one run made town by
+    town (then `registered` is theirs to check).
     """
-    ids, phones = IdNumbers(registered), Phones()
+    ids, phones = ids or IdNumbers(registered), phones or Phones()
     by_code = {g.code: g for g in grids}
     article = article_households(by_code) if all(f"{v}001" in by_code for v in ARTICLE_VILLAGES) else {}
     towns = sorted({g.town + g.village for g in grids if not g.urban})

@@ -37,7 +37,8 @@ def _preparer(field, vendor: str, connection):
     if isinstance(field, models.JSONField) and field.encoder is None:
         # Django's adapt_json_value is json.dumps on SQLite and a Jsonb of json.dumps on PostgreSQL,
         # whose text COPY parses the same text into the same jsonb
-        return lambda v: json.dumps(v) if type(v) is dict or type(v) is list else slow(v, connection)
+        return lambda v: (json.dumps(v) if v else "{}" if type(v) is dict else "[]") \
+            if type(v) is dict or type(v) is list else slow(v, connection)
     if isinstance(field, EncryptedTextField | models.JSONField | models.UUIDField):
         return lambda v: slow(v, connection)
     return None
