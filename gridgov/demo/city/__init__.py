@@ -6,7 +6,10 @@ the small demo's planner, cases.py), 政务网上办 applications (about 40,000,
 ledger (about 2,000,000 entries, points.py) and camera views (about 300,000, video.py), with the
 seasons of the county (season.py), and the article's stories. The dashboard's rollups are built
 by that app's command (`gridgov rebuild_rollups` afterwards, timed on its own). Rows are written
-with COPY on PostgreSQL and executemany on SQLite.
+with COPY on PostgreSQL and executemany on SQLite, while a forked second process makes the next
+batch (pipeline.py); indexes, PostgreSQL's foreign keys and the case-count triggers are set aside
+during the loads (indexes.py, cases/counts.py). About 11 minutes at full scale on either database
+on 2 cores (docs/performance.md).
 
 Steps, each in its own transaction and recorded in the audit log when done (`demo.seed_city.step`):
 a rerun after a failure or an interruption skips the steps already done and goes on with the rest
