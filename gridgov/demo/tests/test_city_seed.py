@@ -23,8 +23,8 @@ from gridgov.cases.models import Case, CaseCount, CaseEvent
 from gridgov.dashboard.models import Rollup
 from gridgov.demo import city, seed
 from gridgov.demo.city import egov as city_egov
+from gridgov.demo.city import pipeline, season
 from gridgov.demo.city import points as city_points
-from gridgov.demo.city import season
 from gridgov.demo.city import video as city_video
 from gridgov.egov.models import Application, ApplicationEvent, Payment
 from gridgov.people.models import CareTag, Household, Resident
@@ -208,3 +208,34 @@ def test_city_seed_invariants():
     with pytest.raises(CommandError):
         call_command("seed_demo", scale="city", city_fraction=FRACTION, quiet=True)
     assert Resident.objects.count() == residents and Case.objects.count() == cases
+
+
+def _digest() -> dict[str, int]:
+    """What the seed wrote, independent of the order rows went in (hashes of sorted column values)."""
+    def h(rows) -> int:
+        return hash(tuple(sorted(rows)))
+
+    return {
+        "residents": h(Resident.objects.values_list("id_number_index", "name", "region_id", "birth_date")),
+        "cases": h(Case.objects.values_list("id", "number", "region_id", "state", "created_at", "category_id",
+                                            "duplicate_of_id", "closed_at")),
+        "events": h(CaseEvent.objects.values_list("id", "case_id", "action", "to_state", "created_at")),
+        "ledger": h(LedgerEntry.objects.values_list("subject_id", "kind", "delta", "score_delta", "occurred_on")),
+        "claims": h(Claim.objects.values_list("id", "subject_id", "status", "points", "created_at")),
+    }
+
+
+def test_one_process_or_two_write_the_same_city(monkeypatch):
+    """The pipeline (city/pipeline.py) only moves work to another process: with it or without it
+    (GRIDGOV_SEED_PROCESSES=1), the same seed and clock give the same rows and keys."""
+    if not pipeline.second_cpu():
+        pytest.skip("one CPU: both runs would be inline")
+    now = timezone.now().replace(microsecond=0)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    digests = []
+    for processes in ("1", "2"):
+        call_command("flush", interactive=False, verbosity=0)
+        monkeypatch.setenv("GRIDGOV_SEED_PROCESSES", processes)
+        city.seed_city(fraction=0.001, stream=None, stop_after="points")
+        digests.append(_digest())
+    assert digests[0]["cases"] and digests[0] == digests[1]
