@@ -285,7 +285,8 @@ def seed_city(*, seed: int = small.DEFAULT_SEED, fraction: float = 1.0,
             return got
 
         run("video", video)
-        step(f"雪亮工程：摄像机 {counts.get('cameras', 0):,} 台，查看记录 {counts.get('camera_views_bulk', 0):,} 条")
+        step(f"雪亮工程：摄像机 {counts.get('cameras', 0):,} 台，查看记录 {counts.get('camera_views_bulk', 0):,} 条，"
+             f"案件录像查看 {counts.get('footage_reviews_bulk', 0):,} 次")
 
         # Planner statistics for the tables that grew from nothing in one go: autovacuum had not looked at
         # them yet, and without statistics PostgreSQL plans the desks' queries as for empty tables (the case

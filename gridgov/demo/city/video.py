@@ -11,12 +11,15 @@ import hashlib
 from datetime import datetime, timedelta
 
 import numpy as np
+from django.core.management.color import no_style
+from django.db import connection
+from django.db.models import Max
 from django.utils import timezone
 
 from gridgov.accounts.choices import Role
-from gridgov.accounts.models import Assignment
-from gridgov.video.choices import Protocol, ViewEnd
-from gridgov.video.models import AccessGrant, Camera, ViewSession
+from gridgov.accounts.models import Assignment, User
+from gridgov.video.choices import Protocol, ReviewOutcome, ViewEnd
+from gridgov.video.models import AccessGrant, Camera, FootageReview, ViewSession
 
 from ..people import insert_rows
 from . import season
@@ -102,4 +105,71 @@ def seed_city_views(*, seed: int, total: int, now: datetime, bar=None) -> dict[s
     written = insert_rows(ViewSession, VIEW_FIELDS, rows)
     if bar:
         bar.add(written % 10_000)
-    return {"camera_views_bulk": written}
+    reviews = _reviews(rng, now, start, grants, operators, cameras)
+    return {"camera_views_bulk": written, "footage_reviews_bulk": reviews}
+
+
+REVIEW_SHARE = 0.03  # cases whose town centre looked at the village's footage
+FINDINGS = {ReviewOutcome.HELPFUL.value: ["画面清晰，确认了事发时间和当事人", "确认了事发经过，为调解提供依据",
+                                          "录像显示可疑人员及车辆去向，已提供给办案单位"],
+            ReviewOutcome.NOT_HELPFUL.value: ["夜间画面过暗，无法辨认", "事发位置不在摄像机视野内"],
+            ReviewOutcome.NO_FOOTAGE.value: ["该时段录像已被覆盖"]}
+
+
+def _reviews(rng: np.random.Generator, now: datetime, start: datetime, grants: dict, operators: dict[str, list[int]],
+             cameras: list[tuple[int, str]]) -> int:
+    """Footage reviews on about 3 % of the cases (雪亮工程 helping cases, the article's figures): the
+    town centre opens a camera of the case's village under the grant in force, records what it found
+    (two in three helpful), and the case timeline gets its `video_review` event, as the review
+    service writes them. Returns the number of reviews."""
+    from gridgov.cases.models import Case, CaseEvent
+
+    cams: dict[str, list[tuple[int, str, str]]] = {}
+    for cam_id, grid, code, name in Camera.objects.order_by("id").values_list("id", "grid_id", "code", "name"):
+        cams.setdefault(grid[:12], []).append((cam_id, code, name))
+    rows = list(Case.objects.filter(created_at__lt=now - timedelta(hours=3)).order_by("id")
+                .values_list("id", "number", "region_id", "created_at"))
+    picked = np.flatnonzero(rng.random(len(rows)) < REVIEW_SHARE)
+    outcome_draw = rng.random(len(picked))
+    delay = rng.integers(30, 48 * 60, len(picked))
+    names = dict(User.objects.filter(pk__in={u for users in operators.values() for u in users})
+                 .values_list("pk", "full_name"))
+    review_id = (FootageReview.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
+    first_review = review_id
+    views, reviews, events = [], [], []
+    for k, i in enumerate(picked.tolist()):
+        case_id, number, region, created = rows[i]
+        town, choices = region[:9], cams.get(region[:12])
+        if not choices or town not in operators:
+            continue
+        at = min(created + timedelta(minutes=int(delay[k])), now - timedelta(hours=1))
+        back = 0 if at >= start else int((start - at).days // 365) + 1
+        grant = grants.get((town, back))
+        if grant is None:
+            continue
+        cam_id, cam_code, cam_name = choices[k % len(choices)]
+        user = operators[town][k % len(operators[town])]
+        outcome = (ReviewOutcome.HELPFUL if outcome_draw[k] < 0.65 else ReviewOutcome.NOT_HELPFUL
+                   if outcome_draw[k] < 0.95 else ReviewOutcome.NO_FOOTAGE)
+        texts = FINDINGS[outcome.value]
+        finding = texts[k % len(texts)]
+        token = hashlib.sha256(f"city-review-{case_id}".encode()).hexdigest()
+        views.append((user, cam_id, grant, f"办理案件 {number}", case_id, token, at + timedelta(minutes=15), at,
+                      Protocol.HLS.value, at + timedelta(seconds=3), at + timedelta(minutes=6), ViewEnd.STOPPED.value,
+                      at + timedelta(minutes=6), "10.8.0.2"))
+        reviews.append((review_id, cam_id, case_id, created - timedelta(hours=2), created, outcome.value, finding,
+                        user, at + timedelta(minutes=7)))
+        events.append((case_id, user, names.get(user, ""), Role.TOWN_OPERATOR.value, "video_review", "", "",
+                       f"{cam_name}（{cam_code}）：{outcome.label}。{finding}",
+                       {"camera": cam_code, "review": review_id, "outcome": outcome.value}, at + timedelta(minutes=7)))
+        review_id += 1
+    insert_rows(ViewSession, [*VIEW_FIELDS[:4], "case", *VIEW_FIELDS[4:]], views)
+    insert_rows(FootageReview, ["id", "camera", "case", "footage_from", "footage_to", "outcome", "finding", "reviewer",
+                                "created_at"], reviews)
+    # no state columns: a review changes no state (as the small demo's reviews)
+    insert_rows(CaseEvent, ["case", "actor", "actor_name", "actor_role", "action", "from_state", "to_state", "note",
+                            "data", "created_at"], events)
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_sql(no_style(), [FootageReview]):
+            cursor.execute(sql)
+    return review_id - first_review

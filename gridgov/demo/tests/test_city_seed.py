@@ -31,7 +31,7 @@ from gridgov.people.models import CareTag, Household, Resident
 from gridgov.people.validation import identity_fields
 from gridgov.points.models import Claim, Item, LedgerEntry
 from gridgov.regions.models import Region
-from gridgov.video.models import ViewSession
+from gridgov.video.models import FootageReview, ViewSession
 from gridgov.visits.models import Visit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -185,6 +185,15 @@ def test_city_seed_invariants():
                                            issued_at__lt=F("grant__valid_until")).exists()
     for view in ViewSession.objects.select_related("camera", "grant").order_by("?")[:100]:
         assert view.camera.grid_id.startswith(view.grant.scope_region_id)
+
+    # footage reviews on about 3 % of the cases: a camera of the case's village, after the report, with the
+    # centre's view of it and the case timeline's event
+    assert 0.015 * cases <= done["video"]["footage_reviews_bulk"] <= 0.045 * cases
+    for review in FootageReview.objects.select_related("camera", "case").order_by("?")[:60]:
+        assert review.camera.grid_id[:12] == review.case.region_id[:12]
+        assert review.created_at > review.case.created_at and review.footage_to <= review.case.created_at
+        assert ViewSession.objects.filter(case=review.case, camera=review.camera, user=review.reviewer_id).exists()
+        assert CaseEvent.objects.filter(case=review.case, action="video_review", data__review=review.pk).count() == 1
 
     # the dashboard's rollups (from the earliest row: the article's 2018 case) equal the raw rows, at every level
     call_command("rebuild_rollups", coverage_days=0, quiet=True, stdout=io.StringIO())
