@@ -625,9 +625,9 @@ class Keys:
         return numbers
 
     def save(self) -> None:
-        CaseCounter.objects.bulk_create([CaseCounter(day=d, last=0) for d in self.moved], ignore_conflicts=True)
-        for day in self.moved:
-            CaseCounter.objects.filter(day=day).update(last=self.counters[day])
+        CaseCounter.objects.bulk_create([CaseCounter(day=d, last=self.counters[d]) for d in sorted(self.moved)],
+                                        update_conflicts=True, unique_fields=["day"], update_fields=["last"],
+                                        batch_size=BATCH)
         statements = connection.ops.sequence_reset_sql(no_style(), [Case, CaseEvent])
         with connection.cursor() as cursor:
             for sql in statements:

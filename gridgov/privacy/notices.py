@@ -21,11 +21,12 @@ class PurposeNotice:
 
 # Government bodies process under PIPL art. 13(1)(3) (履行法定职责所必需) within art. 34 (法定职责范围内);
 # residents who report of their own accord do so under art. 13(1)(1) (同意), which they may withdraw.
+DUTY = "《个人信息保护法》第十三条第一款第三项（履行法定职责所必需）、第三十四条"
 NOTICES = {
     "resident": PurposeNotice(
         collected="姓名、公民身份号码、联系电话、健康状况等",
         purpose="实有人口登记、网格走访和关爱服务、政务服务办理",
-        basis="《个人信息保护法》第十三条第一款第三项（履行法定职责所必需）、第三十四条",
+        basis=DUTY,
     ),
     "report": PurposeNotice(
         collected="手机号、问题描述、照片和位置",
@@ -36,7 +37,7 @@ NOTICES = {
     "hotline": PurposeNotice(
         collected="来电号码、姓名和反映内容",
         purpose="受理、转办并回访来电反映的问题",
-        basis="《个人信息保护法》第十三条第一款第三项（履行法定职责所必需）、第三十四条；请在通话开始时告知来电人",
+        basis=DUTY + "；请在通话开始时告知来电人",
         kept=KEPT_REPORT,
     ),
     "login": PurposeNotice(
@@ -49,12 +50,12 @@ NOTICES = {
     "visit": PurposeNotice(
         collected="走访对象的家庭和健康情况、走访记录、现场照片和位置",
         purpose="网格走访、关爱服务和需求转办",
-        basis="《个人信息保护法》第十三条第一款第三项（履行法定职责所必需）、第三十四条；请向走访对象说明",
+        basis=DUTY + "；请向走访对象说明",
     ),
     "case": PurposeNotice(
         collected="问题描述、现场照片和位置（尽量不拍摄、不记录无关人员）",
         purpose="事件受理、派遣、处置和核查",
-        basis="《个人信息保护法》第十三条第一款第三项（履行法定职责所必需）、第三十四条",
+        basis=DUTY,
         kept="案件作为办理记录保存；照片和描述中的个人信息仅限办理所必需",
     ),
     "claim": PurposeNotice(
@@ -66,13 +67,13 @@ NOTICES = {
     "application": PurposeNotice(
         collected="申请人身份、家庭和收入等申报信息及申请材料",
         purpose="代办政务服务事项的受理、审核和发放",
-        basis="《个人信息保护法》第十三条第一款第三项（履行法定职责所必需）、第三十四条；请向申请人说明",
+        basis=DUTY + "；请向申请人说明",
         kept="申请作为公共资金记录保存；申请材料文件在申请人迁出、死亡后保存 {years} 年后删除（办理中的除外）",
     ),
     "import": PurposeNotice(
         collected="表格中的姓名、公民身份号码、联系电话、家庭关系和关爱标签等",
         purpose="实有人口登记、网格走访和关爱服务",
-        basis="《个人信息保护法》第十三条第一款第三项（履行法定职责所必需）、第三十四条；只导入来源合法、登记所必需的列",
+        basis=DUTY + "；只导入来源合法、登记所必需的列",
     ),
 }
 
